@@ -1,0 +1,148 @@
+"""The noisy 1-D signal the network learns, and its fixed train/validation split.
+
+The article's formula was an image that no longer loads. What survives: a sum of
+a few *similar* sine terms whose amplitude, frequency and phase are drawn from
+Gaussians, so their drifting lags make the sum irregular, plus white noise. We add
+one short, fast wiggle centred on x = 11, where the article's model struggled, so
+that the hard region is a property of the data rather than of luck.
+
+Everything is seeded: every reader and every test sees the same 10,000 points.
+scikit-learn is imported only when a data set is built, so reading the signal's
+formula (the page does) stays cheap.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+#: Seed of the signal's coefficients and of the noise.
+DATA_SEED = 2020
+#: `random_state` of scikit-learn's `train_test_split`.
+SPLIT_SEED = 42
+N_POINTS = 10_000
+VAL_FRACTION = 0.2
+N_TRAIN = round(N_POINTS * (1 - VAL_FRACTION))
+X_MIN, X_MAX = 0.0, 20.0
+#: Standard deviation of the Gaussian noise. A perfect model's expected MSE is
+#: its square, 0.0625: no validation loss can sit below that floor for long.
+NOISE_STD = 0.25
+#: Where the fast wiggle sits and how wide it is.
+HARD_CENTRE = 11.0
+HARD_WIDTH = 0.6
+N_TERMS = 5
+
+
+@dataclass(frozen=True)
+class Signal:
+    """y(x) = c + Σ_k A_k sin(B_k x + C_k) + H·exp(−(x−x₀)²/2w²)·sin(ω(x−x₀))."""
+
+    amplitude: tuple[float, ...]
+    frequency: tuple[float, ...]
+    phase: tuple[float, ...]
+    offset: float
+    burst_height: float = 1.0
+    burst_frequency: float = 5.0
+    burst_centre: float = HARD_CENTRE
+    burst_width: float = HARD_WIDTH
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=np.float64)
+        terms = sum(
+            a * np.sin(b * x + c)
+            for a, b, c in zip(self.amplitude, self.frequency, self.phase, strict=True)
+        )
+        return self.offset + terms + self._burst(x)
+
+    def _burst(self, x: np.ndarray) -> np.ndarray:
+        shifted = x - self.burst_centre
+        envelope = np.exp(-(shifted**2) / (2 * self.burst_width**2))
+        return self.burst_height * envelope * np.sin(self.burst_frequency * shifted)
+
+    def latex(self) -> str:
+        """The formula with its symbols, for `st.latex`."""
+        terms = len(self.amplitude)
+        return (
+            rf"y = c + \sum_{{k=1}}^{{{terms}}} A_k \sin(B_k x + C_k)"
+            r" + H\, e^{-(x-x_0)^2 / 2w^2} \sin\!\big(\omega (x - x_0)\big) + \varepsilon,"
+            r"\qquad \varepsilon \sim \mathcal{N}(0, \sigma^2)"
+        )
+
+    def coefficients(self) -> dict[str, object]:
+        """The drawn and fixed numbers behind `latex()`."""
+        return {
+            "A": self.amplitude,
+            "B": self.frequency,
+            "C": self.phase,
+            "c": self.offset,
+            "H": self.burst_height,
+            "omega": self.burst_frequency,
+            "x0": self.burst_centre,
+            "w": self.burst_width,
+            "sigma": NOISE_STD,
+        }
+
+
+@functools.lru_cache(maxsize=4)
+def make_signal(seed: int = DATA_SEED) -> Signal:
+    """Draw A_k ~ N(0.6, 0.1²), B_k ~ N(1, 0.12²), C_k ~ N(0, 1) and lift the curve above zero.
+
+    The offset puts the clean curve's minimum at 4σ above zero, because the
+    network ends in a ReLU and cannot predict a negative value.
+    """
+    rng = np.random.default_rng([seed, 0])
+    amplitude = rng.normal(0.6, 0.1, N_TERMS).round(3)
+    frequency = rng.normal(1.0, 0.12, N_TERMS).round(3)
+    phase = rng.normal(0.0, 1.0, N_TERMS).round(3)
+    unlifted = Signal(tuple(amplitude), tuple(frequency), tuple(phase), offset=0.0)
+    lowest = unlifted(np.linspace(X_MIN, X_MAX, 20_001)).min()
+    offset = math.ceil((4 * NOISE_STD - lowest) * 100) / 100
+    return Signal(tuple(amplitude), tuple(frequency), tuple(phase), offset=offset)
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """The split the models train and are judged on; arrays are 1-D float32 and read-only."""
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    x_val: np.ndarray
+    y_val: np.ndarray
+    signal: Signal
+    noise_std: float
+
+    @property
+    def noise_floor(self) -> float:
+        """The MSE a model that knew the clean curve exactly would score on average."""
+        return self.noise_std**2
+
+
+def _frozen(values: np.ndarray) -> np.ndarray:
+    array = np.ascontiguousarray(values, dtype=np.float32)
+    array.flags.writeable = False
+    return array
+
+
+@functools.lru_cache(maxsize=4)
+def make_dataset(
+    n_points: int = N_POINTS,
+    noise_std: float = NOISE_STD,
+    val_fraction: float = VAL_FRACTION,
+    seed: int = DATA_SEED,
+) -> Dataset:
+    """Sample the signal at evenly spaced x in [0, 20], add noise, split 80/20."""
+    from sklearn.model_selection import train_test_split
+
+    signal = make_signal(seed)
+    x = np.linspace(X_MIN, X_MAX, n_points)
+    noise = np.random.default_rng([seed, 1]).normal(0.0, noise_std, n_points)
+    y = signal(x) + noise
+    x_train, x_val, y_train, y_val = train_test_split(
+        x, y, test_size=val_fraction, random_state=SPLIT_SEED
+    )
+    return Dataset(
+        _frozen(x_train), _frozen(y_train), _frozen(x_val), _frozen(y_val), signal, noise_std
+    )

@@ -1,0 +1,146 @@
+"""Custom trainings for a server with many readers: a bounded queue and a bounded cache.
+
+The page holds one `TrainingService` per server process (via `st.cache_resource`).
+Only `max_concurrent` trainings run at once; a reader beyond that waits, and is
+told so through `on_wait`. A result enters the cache only when training finished
+and stayed finite, so a diverged run, or one abandoned when the reader closed the
+tab (Streamlit raises inside the progress callback), never becomes a result.
+No Streamlit import here: the page passes plain callbacks.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from regviz.config import RunConfig
+from regviz.data import N_TRAIN
+from regviz.views import RunView
+
+#: Seconds per training step (one minibatch of one model) before any run has been timed.
+DEFAULT_STEP_SECONDS = {"cpu": 2.5e-4, "cuda": 1.5e-4, "mps": 4e-4}
+
+
+class ServiceBusy(RuntimeError):
+    """Too many readers are already waiting; try again shortly."""
+
+
+@dataclass(frozen=True)
+class Estimate:
+    device: str
+    seconds: float
+
+
+class TrainingService:
+    """Thread-safe: every Streamlit session runs in its own thread of one process."""
+
+    def __init__(self, max_concurrent: int = 1, max_waiting: int = 8, cache_size: int = 32):
+        if max_concurrent < 1 or max_waiting < 0 or cache_size < 1:
+            raise ValueError(
+                "max_concurrent and cache_size must be at least 1, max_waiting at least 0"
+            )
+        self.max_concurrent = max_concurrent
+        self.max_waiting = max_waiting
+        self.cache_size = cache_size
+        self._slots = threading.BoundedSemaphore(max_concurrent)
+        self._lock = threading.Lock()
+        self._cache: OrderedDict[RunConfig, RunView] = OrderedDict()
+        self._waiting = 0
+        self._running = 0
+        self._step_seconds: dict[str, float] = {}
+
+    # --- cache ------------------------------------------------------------
+    def cached(self, config: RunConfig) -> RunView | None:
+        with self._lock:
+            view = self._cache.get(config)
+            if view is not None:
+                self._cache.move_to_end(config)
+            return view
+
+    def _store(self, config: RunConfig, view: RunView) -> None:
+        with self._lock:
+            self._cache[config] = view
+            self._cache.move_to_end(config)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+
+    def cache_keys(self) -> list[RunConfig]:
+        with self._lock:
+            return list(self._cache)
+
+    # --- queue ------------------------------------------------------------
+    @property
+    def waiting(self) -> int:
+        return self._waiting
+
+    @property
+    def running(self) -> int:
+        return self._running
+
+    def estimate(self, config: RunConfig, device: str) -> Estimate:
+        """Rough wall time: the number of steps times the last measured time per step."""
+        kind = device.split(":")[0]
+        per_step = self._step_seconds.get(kind, DEFAULT_STEP_SECONDS.get(kind, 2.5e-4))
+        steps_per_epoch = -(-N_TRAIN // config.batch_size)
+        return Estimate(device, config.epochs * steps_per_epoch * per_step)
+
+    def train(
+        self,
+        config: RunConfig,
+        progress: Callable | None = None,
+        on_wait: Callable[[int], None] | None = None,
+        device: str | None = None,
+    ) -> RunView:
+        """Train `config` (or return its cached view), waiting for a free slot first.
+
+        Raises `ServiceBusy` when the queue is full and `TrainingDiverged` when the
+        run diverged; neither leaves anything in the cache, and neither does an
+        exception raised by `progress` or `on_wait`.
+        """
+        view = self.cached(config)
+        if view is not None:
+            return view
+        with self._lock:
+            if self._waiting >= self.max_waiting and self._running >= self.max_concurrent:
+                raise ServiceBusy(
+                    f"{self._waiting} trainings are already waiting; please try again in a minute"
+                )
+            self._waiting += 1
+        acquired = False
+        try:
+            while not self._slots.acquire(timeout=0.25):
+                if on_wait is not None:
+                    on_wait(self._waiting)
+            acquired = True
+        finally:
+            with self._lock:
+                self._waiting -= 1
+                if acquired:
+                    self._running += 1
+        try:
+            view = self.cached(config)  # someone may have trained it while we waited
+            if view is not None:
+                return view
+            view = self._train_now(config, progress, device)
+            self._store(config, view)
+            return view
+        finally:
+            with self._lock:
+                self._running -= 1
+            self._slots.release()
+
+    def _train_now(
+        self, config: RunConfig, progress: Callable | None, device: str | None
+    ) -> RunView:
+        from regviz.analysis import describe_run
+        from regviz.train import fit
+
+        started = time.perf_counter()
+        run = fit(config, progress=progress, device=device)
+        steps = config.epochs * -(-N_TRAIN // config.batch_size)
+        kind = run.device.split(":")[0]
+        self._step_seconds[kind] = (time.perf_counter() - started) / steps
+        return describe_run(run)
