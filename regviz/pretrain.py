@@ -29,6 +29,27 @@ class PretrainReport:
     directory: Path
 
 
+def cpu_description() -> dict[str, str]:
+    """What decides bit-for-bit reproducibility on a CPU: the model and the kernels torch picks."""
+    import torch
+
+    model = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    return {
+        "model": model,
+        "machine": platform.machine(),
+        "torch_capability": torch.backends.cpu.get_cpu_capability(),
+        "threads": str(torch.get_num_threads()),
+    }
+
+
 def library_versions() -> dict[str, str]:
     names = ("torch", "numpy", "scipy", "scikit-learn", "safetensors")
     versions = {"python": platform.python_version()}
@@ -145,7 +166,7 @@ def pretrain(
         "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": library_versions(),
         "device": str(choose_device(device)),
-        "machine": platform.machine(),
+        "cpu": cpu_description(),
         "data": {
             **store.write_arrays(directory, "data", data_arrays(dataset)),
             **data_summary(dataset),

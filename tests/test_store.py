@@ -1,0 +1,52 @@
+"""The shipped pretrained/ is complete, verified and loadable without torch."""
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+
+from regviz import store
+from regviz.config import SEEDS, canonical_configs
+from regviz.views import PREDICTION_GRID
+
+
+def test_shipped_checkpoints_all_match_their_manifest():
+    assert store.verify() == []
+
+
+def test_manifest_holds_every_canonical_run_with_versions_and_metrics():
+    manifest = store.read_manifest()
+    assert sorted(manifest["runs"]) == sorted(c.run_id for c in canonical_configs())
+    assert set(manifest["inits"]) == {str(s) for s in SEEDS}
+    assert {"torch", "numpy", "python"} <= set(manifest["versions"])
+    for entry in manifest["runs"].values():
+        assert entry["file"].endswith(f"{entry['sha256'][:12]}.safetensors")
+        assert np.isfinite(entry["metrics"]["val_mse"])
+
+
+def test_loaded_pretrained_model_predicts_what_was_stored_for_the_page():
+    run = store.load_pretrained(l2=0.01, seed=1)
+    view = store.load_views().runs[run.config.run_id]
+    np.testing.assert_allclose(run.predict(PREDICTION_GRID), view.prediction, rtol=1e-6)
+    assert list(run.history.val_loss) == view.val_loss.astype(float).tolist()
+    assert run.initial_parameters.shape == (8513,)
+
+
+def test_reading_views_imports_neither_torch_nor_scipy_nor_sklearn():
+    code = (
+        "import sys; from regviz import store; p = store.load_views(); "
+        "print(len(p.runs), any(m in sys.modules for m in ('torch', 'scipy', 'sklearn')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == [str(len(canonical_configs())), "False"]
+
+
+def test_pretrained_stays_small():
+    total = sum(p.stat().st_size for p in store.PRETRAINED_DIR.rglob("*") if p.is_file())
+    assert total < 8 * 2**20
+
+
+def test_manifest_is_plain_json_without_nan():
+    text = (store.PRETRAINED_DIR / store.MANIFEST_NAME).read_text()
+    json.loads(text, parse_constant=lambda name: (_ for _ in ()).throw(ValueError(name)))
