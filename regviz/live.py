@@ -51,6 +51,37 @@ class TrainingService:
         self._waiting = 0
         self._running = 0
         self._step_seconds: dict[str, float] = {}
+        self._warm = threading.Event()
+        self._warming = False
+
+    # --- first feedback -----------------------------------------------------
+    def warm_up(self) -> None:
+        """Import torch and build the data set in the background, once per process.
+
+        The first custom training otherwise spends ~2.5 s importing torch and
+        scikit-learn before its first progress event. The page calls this after it
+        has drawn everything, so the cost lands while the reader is reading.
+        """
+        with self._lock:
+            if self._warming:
+                return
+            self._warming = True
+
+        def load() -> None:
+            try:
+                from regviz.data import make_dataset
+                from regviz.train import choose_device
+
+                make_dataset()
+                choose_device()
+            finally:
+                self._warm.set()
+
+        threading.Thread(target=load, name="regviz-warm-up", daemon=True).start()
+
+    @property
+    def is_warm(self) -> bool:
+        return self._warm.is_set()
 
     # --- cache ------------------------------------------------------------
     def cached(self, config: RunConfig) -> RunView | None:
