@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from regviz.data import HARD_CENTRE, Dataset, make_dataset
-from regviz.model import layer_of_parameter, weight_mask
+from regviz.data import HARD_CENTRE, HARD_HALF_WIDTH, Dataset, make_dataset
+from regviz.layout import layer_of_parameter, weight_mask
 from regviz.views import KDE_GRID, KDE_GROUPS, PREDICTION_GRID, RunView
 
 if TYPE_CHECKING:
@@ -18,8 +18,6 @@ if TYPE_CHECKING:
 
 #: |θ| below this counts as "collapsed to zero".
 NEAR_ZERO = 1e-3
-#: Half-width of the hard region around x = 11 used for the per-region errors.
-HARD_HALF_WIDTH = 1.0
 #: Forward passes with dropout active for the Monte Carlo band.
 MC_PASSES = 100
 MC_SEED = 7

@@ -33,6 +33,8 @@ NOISE_STD = 0.25
 #: Where the fast wiggle sits and how wide it is.
 HARD_CENTRE = 11.0
 HARD_WIDTH = 0.6
+#: The hard region, |x − 11| ≤ 1, over which the per-region errors and bands are measured.
+HARD_HALF_WIDTH = 1.0
 N_TERMS = 5
 
 
