@@ -61,7 +61,7 @@ BOUNDS: dict[str, Bound] = {
     "batch_size": Bound(1, N_TRAIN, integer=True),
     "lr": Bound(0.0, 1.0, low_open=True),
     "l1": Bound(0.0, 100.0),
-    "weight_decay": Bound(0.0, 1000.0),
+    "weight_decay": Bound(0.0, 100.0),
 }
 
 

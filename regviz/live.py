@@ -48,6 +48,7 @@ class TrainingService:
         self._slots = threading.BoundedSemaphore(max_concurrent)
         self._lock = threading.Lock()
         self._cache: OrderedDict[RunConfig, RunView] = OrderedDict()
+        self._in_flight: dict[RunConfig, threading.Event] = {}
         self._waiting = 0
         self._running = 0
         self._step_seconds: dict[str, float] = {}
@@ -127,13 +128,39 @@ class TrainingService:
     ) -> RunView:
         """Train `config` (or return its cached view), waiting for a free slot first.
 
-        Raises `ServiceBusy` when the queue is full and `TrainingDiverged` when the
-        run diverged; neither leaves anything in the cache, and neither does an
-        exception raised by `progress` or `on_wait`.
+        A reader who asks for a config that another reader is already training waits
+        for that result instead of training it twice. Raises `ServiceBusy` when the
+        queue is full and `TrainingDiverged` when the run diverged; neither leaves
+        anything in the cache, and neither does an exception raised by `progress` or
+        `on_wait`.
         """
-        view = self.cached(config)
-        if view is not None:
-            return view
+        while True:
+            view = self.cached(config)
+            if view is not None:
+                return view
+            with self._lock:
+                in_flight = self._in_flight.get(config)
+                if in_flight is None:
+                    in_flight = self._in_flight[config] = threading.Event()
+                    break
+            while not in_flight.wait(timeout=0.25):  # someone else is training it
+                if on_wait is not None:
+                    on_wait(self._waiting)
+            # Loop: their result is in the cache now, or they failed and we try ourselves.
+        try:
+            return self._queue_and_train(config, progress, on_wait, device)
+        finally:
+            with self._lock:
+                del self._in_flight[config]
+            in_flight.set()
+
+    def _queue_and_train(
+        self,
+        config: RunConfig,
+        progress: Callable | None,
+        on_wait: Callable[[int], None] | None,
+        device: str | None,
+    ) -> RunView:
         with self._lock:
             if self._waiting >= self.max_waiting and self._running >= self.max_concurrent:
                 raise ServiceBusy(
@@ -152,9 +179,6 @@ class TrainingService:
                 if acquired:
                     self._running += 1
         try:
-            view = self.cached(config)  # someone may have trained it while we waited
-            if view is not None:
-                return view
             view = self._train_now(config, progress, device)
             self._store(config, view)
             return view

@@ -80,8 +80,13 @@ def build_mlp(dropout: float = 0.0, seed: int | None = None) -> nn.Sequential:
 
 
 def vector_to_model(vector: np.ndarray | torch.Tensor, dropout: float = 0.0) -> nn.Sequential:
-    """A CPU model in eval mode holding the flat parameter vector."""
-    model = _architecture(dropout)
+    """A CPU model in eval mode holding the flat parameter vector.
+
+    The throwaway default initialisation is drawn from a forked RNG, so loading or
+    training a model never moves a notebook's own `torch.manual_seed` stream.
+    """
+    with torch.random.fork_rng(devices=[]):
+        model = _architecture(dropout)
     flat = torch.as_tensor(np.asarray(vector, dtype=np.float32))
     if flat.numel() != N_PARAMETERS:
         raise ValueError(f"expected {N_PARAMETERS} parameters, got {flat.numel()}")

@@ -148,13 +148,13 @@ def pretrain(
     from regviz.train import choose_device, fit_many
 
     directory = Path(directory)
+    store.ensure_writable(directory)
     started = time.perf_counter()
     configs, kept = configs_to_train(directory, only, repair)
     dataset = make_dataset()
     runs = fit_many(configs, progress=progress, device=device, dataset=dataset)
     seconds = time.perf_counter() - started
 
-    directory.mkdir(parents=True, exist_ok=True)
     entries = dict(kept)
     for done, run in enumerate(runs, start=1):
         entries[run.config.run_id] = store.run_entry(directory, analysis.describe_run(run, dataset))

@@ -158,6 +158,34 @@ def verify(directory: Path | str = PRETRAINED_DIR) -> list[Problem]:
     return problems
 
 
+def read_run(
+    directory: Path | str, run_id: str, entry: dict[str, Any]
+) -> tuple[RunConfig, dict[str, np.ndarray]]:
+    """A run's config and arrays, after checking the file, its hash and that all three agree.
+
+    The manifest key, the manifest's config and the config stored inside the file
+    must name the same run; otherwise a swapped or hand-edited manifest would show
+    one run's numbers under another's name.
+    """
+    arrays, metadata = read_checked(directory, entry, run_id)
+    config = RunConfig.from_dict(entry["config"])
+    if config.run_id != run_id:
+        raise ValueError(f"the manifest files run {config.run_id} under {run_id}")
+    stored = metadata.get("config")
+    if stored is None or RunConfig.from_dict(json.loads(stored)) != config:
+        raise ValueError(f"the file does not hold run {run_id}")
+    return config, arrays
+
+
+def ensure_writable(directory: Path | str) -> None:
+    """Fail now, with the OS's reason, rather than after minutes of training."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    handle, probe = tempfile.mkstemp(dir=directory, prefix=".write-probe.", suffix=".tmp")
+    os.close(handle)
+    Path(probe).unlink()
+
+
 @dataclass
 class Pretrained:
     """Everything the page reads from `pretrained/`, with the problems met on the way."""
@@ -190,8 +218,7 @@ def load_views(directory: Path | str = PRETRAINED_DIR) -> Pretrained:
             result.problems.append(Problem(error.path, error.reason, error.command))
     for run_id, entry in manifest["runs"].items():
         try:
-            arrays, _ = read_checked(directory, entry, run_id)
-            config = RunConfig.from_dict(entry["config"])
+            config, arrays = read_run(directory, run_id, entry)
             result.runs[run_id] = RunView.from_arrays(config, entry["metrics"], arrays)
         except CheckpointError as error:
             result.problems.append(Problem(error.path, error.reason, error.command))
@@ -222,7 +249,13 @@ def load_pretrained(
     if entry is None:
         known = ", ".join(sorted(manifest["runs"]))
         raise LookupError(f"no pretrained run {config.run_id}; shipped runs: {known}")
-    arrays, _ = read_checked(directory, entry, config.run_id)
+    try:
+        _, arrays = read_run(directory, config.run_id, entry)
+    except (KeyError, TypeError, ValueError) as error:
+        label = f"pretrained/{entry.get('file', config.run_id)}"
+        raise CheckpointError(
+            label, f"inconsistent with the manifest ({error})", rebuild_command(config.run_id)
+        ) from None
     init_entry = manifest["inits"].get(str(seed))
     if init_entry is None:
         raise CheckpointError(

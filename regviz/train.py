@@ -389,6 +389,8 @@ def fit_many(
                 alive &= finite
                 train_history[:, epoch], val_history[:, epoch] = train_np, val_np
                 done_work += len(group)
+                if not alive.any():  # all diverged: count the group's remaining work as done
+                    done_work += len(group) * (stack.epochs - epoch - 1)
                 if progress is not None:
                     progress(
                         Progress(
@@ -401,7 +403,6 @@ def fit_many(
                         )
                     )
                 if not alive.any():
-                    done_work += len(group) * (stack.epochs - epoch - 1)
                     break
             seconds = (time.perf_counter() - started) / len(group)
             final = stack.params.cpu().numpy()

@@ -46,7 +46,7 @@ def _shown(text: str) -> str:
 def canonical_match(kind: str, value: float) -> float | None:
     """The canonical value of sweep `kind` equal to `value` (to rounding), if any."""
     for candidate in SWEEPS[kind][0]:
-        if math.isclose(candidate, value, rel_tol=1e-9, abs_tol=1e-15):
+        if math.isclose(candidate, value, rel_tol=1e-9):
             return candidate
     return None
 
@@ -118,9 +118,12 @@ def parse_query(query: Mapping[str, str | Sequence[str]]) -> tuple[PageState, li
             if name in SWEEPS:
                 changes[name] = parse_focus(name, text)
             elif name in ("a", "b"):
-                changes[name] = parse_setting(text)
-            elif text in KDE_SCALES:
-                changes[name] = text
+                try:
+                    changes[name] = parse_setting(text)
+                except ValueError as error:
+                    raise ValueError(f"{name}={_shown(text)}: {error}") from None
+            elif text.strip() in KDE_SCALES:
+                changes[name] = text.strip()
             else:
                 raise ValueError(f"kde={_shown(text)} must be one of {', '.join(KDE_SCALES)}")
         except ValueError as error:
