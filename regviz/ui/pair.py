@@ -1,0 +1,113 @@
+"""Two settings overlaid: losses, predictions, densities, and the difference in numbers.
+
+Used by the comparison section and by the custom run (against its nearest stored
+setting). A side is a canonical token ('l2:0.01') or 'custom', the reader's last
+trained run, fetched from the training service's cache.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from regviz import charts
+from regviz.config import RunConfig
+from regviz.ui import findings, resources, show, sweeps, tables
+from regviz.urlstate import CUSTOM
+from regviz.views import RunView
+
+CUSTOM_CONFIG = "custom_config"
+
+
+@dataclass(frozen=True)
+class PairCharts:
+    loss: dict
+    prediction: dict
+    density: dict
+    numbers: pd.DataFrame
+
+
+class SideMissing(LookupError):
+    """A side of the pair has no runs (missing checkpoint, or custom run not trained)."""
+
+
+def custom_key() -> tuple[tuple[str, float | int], ...] | None:
+    """The reader's last custom config as primitives (a cache key), if any."""
+    config = st.session_state.get(CUSTOM_CONFIG)
+    return tuple(sorted(config.to_dict().items())) if config is not None else None
+
+
+def _side(directory: str, token: str, key: tuple | None, prefix: str) -> tuple[str, list[RunView]]:
+    if token == CUSTOM:
+        if key is None:
+            raise SideMissing("custom run: none trained yet")
+        config = RunConfig(**dict(key))
+        view = resources.training_service(resources.max_trainings()).cached(config)
+        if view is None:
+            raise SideMissing("custom run: no longer in the server's cache, train it again")
+        return f"{prefix} · your run ({tables.describe_config(config)})", [view]
+    setting = tables.setting_from_token(token)
+    views = tables.seed_views(resources.pretrained(directory).runs, setting.config)
+    if not views:
+        raise SideMissing(f"{setting.label}: no stored runs")
+    return f"{prefix} · {setting.label}", views
+
+
+@st.cache_resource(show_spinner=False, max_entries=64)
+def pair_charts(directory: str, a: str, b: str, key: tuple | None, kde_scale: str) -> PairCharts:
+    """Charts of A against B; raises SideMissing (never cached) when a side has no runs."""
+    groups = [_side(directory, a, key, "A"), _side(directory, b, key, "B")]
+    order = [label for label, _ in groups]
+    loss = charts.loss_chart(
+        tables.loss_table(groups),
+        order=order,
+        ordered=False,
+        floor=tables.noise_floor(),
+        title="Loss per epoch",
+        legend=False,
+        subtitle="band: range over seeds; dashed: training",
+    )
+    points, clean = sweeps.sample_and_clean(directory)
+    prediction = charts.prediction_chart(
+        points,
+        tables.prediction_table(groups),
+        order=order,
+        ordered=False,
+        hard=tables.HARD_REGION,
+        clean=clean,
+        title="Predictions",
+        subtitle="bold: first seed; faint: the other seeds",
+    )
+    density = sweeps.density_chart(
+        [(label, [v.kde["all"] for v in views]) for label, views in groups],
+        order=order,
+        focus=None,
+        kde_scale=kde_scale,
+        title="Parameter density",
+        ordered=False,
+    )
+    (a_label, a_views), (b_label, b_views) = groups
+    numbers = findings.comparison_table(a_label, a_views, b_label, b_views)
+    return PairCharts(
+        charts.to_spec(loss), charts.to_spec(prediction), charts.to_spec(density), numbers
+    )
+
+
+def draw(directory: str, a: str, b: str) -> bool:
+    """Draw the pair; False (with a message) when a side cannot be shown."""
+    key = custom_key() if CUSTOM in (a, b) else None
+    try:
+        figures = pair_charts(directory, a, b, key, sweeps.kde_scale())
+    except SideMissing as error:
+        st.info(f"Nothing to compare yet: {error}.", icon=":material/info:")
+        return False
+    show.chart(figures.prediction)
+    left, right = st.columns(2)
+    with left:
+        show.chart(figures.loss)
+    with right:
+        show.chart(figures.density)
+    st.dataframe(figures.numbers, hide_index=True, width="stretch")
+    return True
