@@ -155,7 +155,7 @@ def stream_seed(seed: int, stream: str) -> int:
 
 
 @contextlib.contextmanager
-def _flush_denormals() -> Iterator[None]:
+def flush_denormals() -> Iterator[None]:
     """Strong penalties push Adam's state into subnormal floats, which are very slow on CPUs."""
     supported = torch.set_flush_denormal(True)
     try:
@@ -368,7 +368,7 @@ def fit_many(
     done_work = 0
     results: dict[int, TrainedRun] = {}
     diverged: dict[int, int] = {}
-    with torch.no_grad(), _flush_denormals():
+    with torch.no_grad(), flush_denormals():
         for indices in groups:
             started = time.perf_counter()
             group = [configs[i] for i in indices]
