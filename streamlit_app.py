@@ -8,20 +8,19 @@ import streamlit as st
 
 from regviz.ui import (
     baseline,
-    compare,
-    custom,
+    beyond,
     dataset,
     dropout,
     frame,
     l2,
-    layers,
     learned,
     network,
-    penalties,
     resources,
     url,
     why,
 )
+
+WARM_UP_DELAY_S = 8.0
 
 st.set_page_config(page_title="regviz: regularisation you can see", page_icon="📉")
 
@@ -37,11 +36,9 @@ network.draw(directory)
 baseline.draw(directory)
 l2.draw(directory)
 dropout.draw(directory)
-penalties.draw(directory)
-layers.draw(directory)
-custom.draw(directory)
-compare.draw(directory)
+beyond.draw(directory)
 learned.draw(directory)
 
-# Readers who train a custom run later should not wait for torch to import.
-resources.training_service(resources.max_trainings()).warm_up()
+# Readers who train a custom run later should not wait for torch to import; the
+# delay keeps the import off the CPU while the first reader's browser draws.
+resources.training_service(resources.max_trainings()).warm_up(delay=WARM_UP_DELAY_S)

@@ -439,7 +439,8 @@ def browser_page(viewport: dict[str, int] = VIEWPORT) -> Iterator[tuple[Page, Co
 #: 2. no "Running..." indicator (`stStatusWidgetRunningIcon`), no stale element left
 #:    from a previous run (`data-stale="true"`) and no placeholder of an element whose
 #:    code is still loading (`stSkeleton`: Streamlit loads widget code on demand);
-#: 3. at least `minCharts` chart elements (`stVegaLiteChart`), and each one's
+#: 3. at least `minCharts` chart elements (`stVegaLiteChart`) that a reader can see (a chart
+#:    in a closed tab is not drawn until its tab opens), and each one's
 #:    `.vega-embed` holds a `canvas` or `svg` with a non-zero size.
 #: `IS_DRAWN_JS` checks once; `DRAWN_JS` resolves to `performance.now()` (ms since
 #: navigation start) at the first such frame, and throws, saying what it saw, after
@@ -452,9 +453,11 @@ IS_DRAWN_JS = """
   const pending = '[data-testid="stStatusWidgetRunningIcon"], [data-stale="true"], '
     + '[data-testid="stSkeleton"]';
   if (document.querySelector(pending)) return false;
-  const charts = document.querySelectorAll('[data-testid="stVegaLiteChart"]');
+  // Charts in a closed tab are not drawn until the tab opens; they do not count.
+  const charts = [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+    .filter((chart) => chart.checkVisibility());
   if (charts.length < minCharts) return false;
-  return [...charts].every((chart) => {
+  return charts.every((chart) => {
     const surface = chart.querySelector('.vega-embed canvas, .vega-embed svg');
     if (!surface) return false;
     const box = surface.getBoundingClientRect();
@@ -492,8 +495,16 @@ def wait_until_drawn(page: Page, min_charts: int = 1, timeout: float = 60.0) -> 
     return float(page.evaluate(DRAWN_JS, [int(min_charts), timeout * 1000]))
 
 
-def chart_count(page: Page) -> int:
-    return page.locator('[data-testid="stVegaLiteChart"]').count()
+def chart_count(page: Page, visible_only: bool = True) -> int:
+    """Charts on the page; by default only those a reader can see (not in a closed tab)."""
+    if not visible_only:
+        return page.locator('[data-testid="stVegaLiteChart"]').count()
+    return int(
+        page.evaluate(
+            """() => [...document.querySelectorAll('[data-testid="stVegaLiteChart"]')]
+            .filter((chart) => chart.checkVisibility()).length"""
+        )
+    )
 
 
 def full_page_screenshot(page: Page, path: str | os.PathLike[str], min_charts: int = 1) -> None:

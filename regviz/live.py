@@ -56,12 +56,13 @@ class TrainingService:
         self._warming = False
 
     # --- first feedback -----------------------------------------------------
-    def warm_up(self) -> None:
+    def warm_up(self, delay: float = 0.0) -> None:
         """Import torch and build the data set in the background, once per process.
 
         The first custom training otherwise spends ~2.5 s importing torch and
-        scikit-learn before its first progress event. The page calls this after it
-        has drawn everything, so the cost lands while the reader is reading.
+        scikit-learn before its first progress event. The page calls this once it has
+        sent everything, with a delay, so that the import does not compete for the CPU
+        with the first reader's browser while it draws the charts.
         """
         with self._lock:
             if self._warming:
@@ -69,6 +70,7 @@ class TrainingService:
             self._warming = True
 
         def load() -> None:
+            time.sleep(delay)
             try:
                 from regviz.data import make_dataset
                 from regviz.train import choose_device

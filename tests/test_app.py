@@ -13,6 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from regviz import store
 from regviz.config import CANONICAL_DROPOUT, CANONICAL_L1, CANONICAL_L2, CANONICAL_WEIGHT_DECAY
+from regviz.ui import beyond
 from regviz.ui.resources import DIR_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -27,10 +28,7 @@ SECTIONS = [
     "4. The unregularised baseline",
     "5. L2 regularisation",
     "6. Dropout",
-    "Beyond the article: other penalties",
-    "Beyond the article: layer by layer",
-    "Beyond the article: train your own",
-    "Beyond the article: compare two settings",
+    "Beyond the article",
     "7. What we learned",
 ]
 
@@ -74,6 +72,7 @@ def default_page() -> AppTest:
 def test_page_renders_every_section_in_reading_order_without_exception(default_page):
     assert_clean(default_page)
     assert [h.value for h in default_page.header] == SECTIONS
+    assert [t.label for t in default_page.tabs] == list(beyond.TABS)
     assert not default_page.error
     assert not default_page.warning
 
@@ -198,11 +197,12 @@ def test_a_custom_value_trains_with_progress_and_its_charts_appear():
     assert_clean(at)
     assert not at.error
     assert any(
-        "Training" in m.value and ("CPU" in m.value or "GPU" in m.value) for m in at.markdown
+        m.value.startswith("Trained on") and ("CPU" in m.value or "GPU" in m.value)
+        for m in at.markdown
     )
     assert "Your run beside the nearest stored setting" in [s.value for s in at.subheader]
-    live_and_pair = len(at.get("vega_lite_chart")) - before
-    assert live_and_pair == 4  # the live loss chart and the three views against λ = 0.001
+    pair = len(at.get("vega_lite_chart")) - before
+    assert pair == 3  # the three views against λ = 0.001 (the live chart gave way to them)
     config = at.session_state["custom_config"]
     assert (config.l2, config.dropout, config.epochs) == (0.003, 0.1, 2)
     # later reruns show the cached run without training again, and it can be compared
@@ -317,16 +317,18 @@ def test_a_full_training_queue_is_a_message_not_an_error(monkeypatch):
 
 
 def test_a_reader_waiting_for_a_slot_is_told_so(monkeypatch):
-    from regviz.live import TrainingService
+    from regviz.live import ServiceBusy, TrainingService
 
     def wait_then_give_up(self, config, progress=None, on_wait=None, device=None):
         on_wait(3)
-        return None
+        raise ServiceBusy("the queue is full")
 
     monkeypatch.setattr(TrainingService, "train", wait_then_give_up)
     at = _submit(page(), l2="0.0423")
     assert_clean(at)
     assert any("3 waiting" in i.value for i in at.info)
+    assert any("the queue is full" in w.value for w in at.warning)
+    assert "custom_config" not in at.session_state
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, 1), ("3", 3), ("0", 1), ("many", 1)])

@@ -9,10 +9,10 @@ from regviz.urlstate import CUSTOM
 
 
 def draw(directory: str) -> None:
-    st.header("Beyond the article: compare two settings", anchor="compare")
+    st.subheader("Compare two settings", anchor="compare")
     st.markdown(
         "Scrolling between sections is a poor way to compare. Pick any two settings, "
-        "including your own run from the section above, and see them on the same axes. "
+        "including your own run from the *Train your own* tab, and see them on the same axes. "
         "The table gives the numbers of B next to A and how far apart they are."
     )
     _focused(directory)

@@ -12,15 +12,19 @@ from regviz.live import ServiceBusy
 from regviz.ui import forms, pair, resources, tables
 
 #: Seconds between redraws of the live loss chart (the progress bar moves more often).
+#: Session key of the line that says how the reader's run was trained.
+CUSTOM_NOTE = "custom_note"
 CHART_EVERY = 0.5
 BAR_EVERY = 0.1
 DEFAULTS = {"l2": "0.003", "p": "0", "epochs": str(DEFAULT_EPOCHS), "seed": "0"}
 
 
+@st.fragment
 def draw(directory: str) -> None:
-    st.header("Beyond the article: train your own", anchor="custom")
+    """A fragment: pressing Train reruns this tab alone, so feedback comes at once."""
+    st.subheader("Train your own", anchor="custom")
     st.markdown(
-        "The sliders above only visit the values we stored. Type any λ and p here (both at "
+        "The sliders only visit the values we stored. Type any λ and p here (both at "
         "once if you like) and the server trains that network from scratch, with the same "
         "data, model and schedule. Nothing happens until you press **Train**. Finished runs "
         "are kept for other readers, so a setting someone already trained appears at once."
@@ -48,19 +52,20 @@ def _train(config: RunConfig) -> None:
     """Train `config` with live progress; on success remember it for this reader."""
     service = resources.training_service(resources.max_trainings())
     if service.cached(config) is not None:
-        st.session_state[pair.CUSTOM_CONFIG] = config
-        return
+        _keep(config, "Another reader trained this setting already; here it is.")
+    # Feedback first: importing torch can take a second when the warm-up has not run yet.
+    intro = st.empty()
+    waiting = st.empty()
+    bar = st.progress(0.0, text="setting up…" if service.is_warm else "loading PyTorch…")
+    live = st.empty()
     from regviz.train import TrainingDiverged  # torch: only when a reader trains
 
     device, device_name = resources.device_label()
     estimate = service.estimate(config, device)
-    st.markdown(
+    intro.markdown(
         f"Training {tables.describe_config(config)} on **{device_name}**; "
         f"expected to take about {estimate.seconds:.0f} s."
     )
-    waiting = st.empty()
-    bar = st.progress(0.0, text="setting up…")
-    live = st.empty()
     history: dict[str, list[float]] = {"training": [], "validation": []}
     drawn = {"bar": 0.0, "chart": 0.0}
 
@@ -88,6 +93,7 @@ def _train(config: RunConfig) -> None:
             )
             drawn["chart"] = now
 
+    started = time.monotonic()
     try:
         service.train(config, progress=progress, on_wait=on_wait, device=device)
     except TrainingDiverged as error:
@@ -107,15 +113,27 @@ def _train(config: RunConfig) -> None:
         )
         return
     bar.progress(1.0, text="done")
+    seconds = time.monotonic() - started
+    _keep(config, f"Trained on **{device_name}** in {seconds:.1f} s.")
+
+
+def _keep(config: RunConfig, note: str) -> None:
+    """Remember the reader's run and redraw the whole page: the comparison and the
+    downloads outside this fragment offer it too."""
     st.session_state[pair.CUSTOM_CONFIG] = config
+    st.session_state[CUSTOM_NOTE] = note
+    st.rerun(scope="app")
 
 
 def _show(directory: str, config: RunConfig) -> None:
     nearest = tables.nearest_setting(config)
     st.subheader("Your run beside the nearest stored setting")
+    note = st.session_state.get(CUSTOM_NOTE)
+    if note:
+        st.markdown(note)
     st.markdown(
         f"**B** is your run ({tables.describe_config(config)}); **A** is the nearest setting we "
-        f"stored, {nearest.label}, with all its seeds. Pick *custom* in the comparison below to "
-        "set your run against any other setting."
+        f"stored, {nearest.label}, with all its seeds. Pick *custom* in the *Compare two "
+        "settings* tab to set your run against any other setting."
     )
     pair.draw(directory, nearest.token, "custom")

@@ -17,10 +17,7 @@ CONTENTS = (
     ("l2", "5. L2"),
     ("dropout", "6. Dropout"),
     ("uncertainty", "MC dropout"),
-    ("penalties", "L1 and AdamW"),
-    ("layers", "Layer by layer"),
-    ("custom", "Train your own"),
-    ("compare", "Compare two settings"),
+    ("beyond", "Beyond the article"),
     ("learned", "7. What we learned"),
 )
 KDE_LABELS = {"clip": "clip tall peaks", "log": "log axis"}

@@ -44,7 +44,7 @@ def _chart(directory: str, token: str, split: str, kde_scale: str):
 
 
 def draw(directory: str) -> None:
-    st.header("Beyond the article: layer by layer", anchor="layers")
+    st.subheader("Layer by layer", anchor="layers")
     st.markdown(
         "One density for all 8,513 parameters hides that the layers start and end in different "
         "places. The first layer has a single input, so its weights start spread over ±1; the "

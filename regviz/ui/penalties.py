@@ -1,4 +1,4 @@
-"""Beyond the article: L1 and decoupled (AdamW) weight decay, with the same three views as L2."""
+"""Beyond the article: L1 and decoupled (AdamW) weight decay, the same three views as L2."""
 
 from __future__ import annotations
 
@@ -11,16 +11,12 @@ from regviz.data import N_TRAIN
 from regviz.ui import findings, resources, sweeps
 
 
-def draw(directory: str) -> None:
-    st.header("Beyond the article: other penalties", anchor="penalties")
-    st.markdown(
-        "L2 is one way to put a price on weights. Two relatives behave differently enough to "
-        "be worth a look, and we trained both with the same three seeds."
-    )
+def draw_l1(directory: str) -> None:
     st.subheader("L1: a price on absolute size", anchor="l1")
     st.markdown(
-        "L1 charges |w| instead of w². Its pull towards zero has the same strength for a tiny "
-        "weight as for a large one, whereas L2's pull fades as a weight shrinks. So L1 can "
+        "L2 is one way to put a price on weights; we trained two relatives with the same three "
+        "seeds. L1 charges |w| instead of w². Its pull towards zero has the same strength for a "
+        "tiny weight as for a large one, whereas L2's pull fades as a weight shrinks. So L1 can "
         "afford to push the least useful weights all the way down while leaving the useful "
         "ones large: it prefers *sparse* networks."
     )
@@ -29,6 +25,9 @@ def draw(directory: str) -> None:
         r" + \lambda_1 \sum_{l=1}^{4} \sum_{j,k} \lvert W_{l,jk} \rvert"
     )
     _l1(directory)
+
+
+def draw_adamw(directory: str) -> None:
     st.subheader("Decoupled weight decay (AdamW)", anchor="adamw")
     st.markdown(
         "With plain gradient descent, adding λ‖θ‖² to the cost and shrinking the weights by a "

@@ -25,7 +25,9 @@ from regviz.views import KDE_GRID, PREDICTION_GRID, RunView
 HARD_REGION = (HARD_CENTRE - HARD_HALF_WIDTH, HARD_CENTRE + HARD_HALF_WIDTH)
 #: At most this many points per curve (the 401-point prediction grid halves to 201).
 MAX_CURVE_POINTS = 201
-SCATTER_POINTS = 600
+#: The faint lines of a setting's other seeds need less detail than its bold first seed.
+FAINT_CURVE_POINTS = 101
+SCATTER_POINTS = 400
 #: Densities below this are drawn at it (a log axis has no zero).
 DENSITY_FLOOR = 1e-2
 #: A density counts as visible above this share of its own peak.
@@ -152,13 +154,15 @@ def loss_table(groups: Sequence[tuple[str, Sequence[RunView]]]) -> pd.DataFrame:
 def prediction_table(groups: Sequence[tuple[str, Sequence[RunView]]]) -> pd.DataFrame:
     """setting, line, role, rank, x, y: every seed's prediction on a thinned grid.
 
-    rank 0 is a group's first seed (drawn bold when its setting is in focus).
+    rank 0 is a group's first seed (drawn bold when its setting is in focus) and keeps
+    MAX_CURVE_POINTS; the other seeds are only ever faint and get FAINT_CURVE_POINTS.
     """
-    step = stride(PREDICTION_GRID.size)
-    x = PREDICTION_GRID[::step].astype(np.float32)
     frames = []
     for label, views in groups:
         for rank, view in enumerate(views):
+            step = stride(
+                PREDICTION_GRID.size, MAX_CURVE_POINTS if rank == 0 else FAINT_CURVE_POINTS
+            )
             frames.append(
                 pd.DataFrame(
                     {
@@ -166,7 +170,7 @@ def prediction_table(groups: Sequence[tuple[str, Sequence[RunView]]]) -> pd.Data
                         "line": f"{label}, seed {view.config.seed}",
                         "role": "curve",
                         "rank": np.int8(rank),
-                        "x": x,
+                        "x": PREDICTION_GRID[::step].astype(np.float32),
                         "y": np.asarray(view.prediction)[::step].astype(np.float32),
                     }
                 )
