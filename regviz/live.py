@@ -10,6 +10,9 @@ No Streamlit import here: the page passes plain callbacks.
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -22,6 +25,17 @@ from regviz.views import RunView
 
 #: Seconds per training step (one minibatch of one model) before any run has been timed.
 DEFAULT_STEP_SECONDS = {"cpu": 2.5e-4, "cuda": 1.5e-4, "mps": 4e-4}
+
+
+def _lowest_priority_for_this_thread() -> None:
+    """On Linux a thread has its own nice value: let readers' requests and browsers go first.
+
+    The warm-up thread only imports and builds arrays; torch's worker threads are
+    created later by the training thread and keep the normal priority.
+    """
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
 class ServiceBusy(RuntimeError):
@@ -70,6 +84,7 @@ class TrainingService:
             self._warming = True
 
         def load() -> None:
+            _lowest_priority_for_this_thread()
             time.sleep(delay)
             try:
                 from regviz.data import make_dataset

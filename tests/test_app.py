@@ -342,3 +342,16 @@ def test_the_number_of_concurrent_trainings_comes_from_the_environment(
     else:
         monkeypatch.setenv(resources.MAX_TRAININGS_ENV, value)
     assert resources.max_trainings() == expected
+
+
+def test_take_away_offers_downloads_and_shows_the_snippet_on_request():
+    at = page()
+    labels = [b.label for b in at.get("download_button")]
+    assert "Loss histories (CSV)" in labels and "Predictions (CSV)" in labels
+    assert any(label.startswith("Weights of l2-0.01_p-0_s0") for label in labels)
+    assert not at.code  # drawn on request only: a code block is costly for a new browser
+    at.toggle(key="show_snippet").set_value(True).run()
+    assert_clean(at)
+    (snippet,) = at.code
+    assert "regviz.load_pretrained(l2=0.01" in snippet.value
+    compile(snippet.value, "<snippet>", "exec")

@@ -91,6 +91,7 @@ def test_every_tab_beyond_the_article_draws_its_charts_when_opened(reader):
         "L1": 3,
         "AdamW (decoupled decay)": 3,
         "Layer by layer": 1,
+        "Take it away": 0,
     }
     page.get_by_role("tab", name=TABS[0], exact=True).click()
     assert page.locator('[data-testid="stException"]').count() == 0

@@ -8,9 +8,16 @@ from __future__ import annotations
 
 import streamlit as st
 
-from regviz.ui import compare, custom, layers, penalties
+from regviz.ui import compare, custom, layers, penalties, takeaway
 
-TABS = ("Train your own", "Compare two settings", "L1", "AdamW (decoupled decay)", "Layer by layer")
+TABS = (
+    "Train your own",
+    "Compare two settings",
+    "L1",
+    "AdamW (decoupled decay)",
+    "Layer by layer",
+    "Take it away",
+)
 
 
 def draw(directory: str) -> None:
@@ -19,9 +26,9 @@ def draw(directory: str) -> None:
         "The article stops at one run per setting of two regularisers. Each tab goes a step "
         "further: train any λ and p yourself, put any two settings side by side, see two other "
         "penalties (L1 and decoupled weight decay) through the same three views, and split the "
-        "parameter density by layer."
+        "parameter density by layer, or take the data and the code home."
     )
-    own, pair, l1, adamw, by_layer = st.tabs(list(TABS))
+    own, pair, l1, adamw, by_layer, take_away = st.tabs(list(TABS))
     with own:
         custom.draw(directory)
     with pair:
@@ -32,3 +39,5 @@ def draw(directory: str) -> None:
         penalties.draw_adamw(directory)
     with by_layer:
         layers.draw(directory)
+    with take_away:
+        takeaway.draw(directory)
