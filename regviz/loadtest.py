@@ -80,6 +80,8 @@ class Run:
     progress: list[tuple[float, str]] = field(default_factory=list)
     charts: int = 0
     elements: int = 0
+    #: Runs the page started on its own (st.rerun) before this request's run finished.
+    server_reruns: int = 0
 
     @property
     def seconds(self) -> float | None:
@@ -154,6 +156,11 @@ class Reader:
             ):
                 run.errors.append(f"{self.name}: the page failed to compile")
             elif kind == "script_finished":
+                if reply.script_finished == forward.ScriptFinishedStatus.FINISHED_EARLY_FOR_RERUN:
+                    # The page asked for a fresh run itself (st.rerun after a custom
+                    # training): the server starts it at once, and it belongs to this request.
+                    run.server_reruns += 1
+                    continue
                 run.finished, run.status = time.monotonic(), reply.script_finished
                 return run
             if leave_when is not None and leave_when(run):
