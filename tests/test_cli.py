@@ -1,23 +1,14 @@
 """The command line's happy paths (bad input is pinned in test_cli_validation.py)."""
 
-import subprocess
-import sys
 
-
-def run_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "regviz", *args], capture_output=True, text=True, timeout=300
-    )
-
-
-def test_verify_passes_on_the_shipped_checkpoints():
-    result = run_cli("verify")
+def test_verify_passes_on_the_shipped_checkpoints(cli):
+    result = cli("verify")
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("ok: 81 runs")
 
 
-def test_train_shows_a_progress_bar_and_prints_a_summary():
-    result = run_cli("train", "--l2", "0.003", "--epochs", "3", "--dropout", "0.1")
+def test_train_shows_a_progress_bar_and_prints_a_summary(cli):
+    result = cli("train", "--l2", "0.003", "--epochs", "3", "--dropout", "0.1")
     assert result.returncode == 0, result.stderr
     assert "training l2-0.003_p-0.1_ep-3_s0 on CPU" in result.stdout
     assert "epoch 3/3" in result.stderr  # tqdm draws on stderr
@@ -25,7 +16,7 @@ def test_train_shows_a_progress_bar_and_prints_a_summary():
         assert key in result.stdout
 
 
-def test_help_lists_every_command():
-    result = run_cli("--help")
+def test_help_lists_every_command(cli):
+    result = cli("--help")
     for command in ("pretrain", "verify", "train", "bench"):
         assert command in result.stdout

@@ -7,9 +7,6 @@ and exit 0, and the test would fail fast instead of hanging.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -17,18 +14,6 @@ import pytest
 from regviz.config import BOUNDS
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "regviz", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 CASES = [
@@ -54,12 +39,12 @@ CASES = [
 
 
 @pytest.mark.parametrize(("name", "args"), CASES, ids=[" ".join(a) for _, a in CASES])
-def test_a_bad_setting_exits_with_its_name_and_range(name: str, args: list[str]) -> None:
+def test_a_bad_setting_exits_with_its_name_and_range(name: str, args: list[str], cli) -> None:
     base = {"--epochs": "1", "--device": "cpu"}
     for flag in args:
         base.pop(flag.split("=")[0], None)
     extra = [item for pair in base.items() for item in pair]
-    result = run_cli("train", *args, *extra)
+    result = cli("train", *args, *extra)
     assert result.returncode != 0, result.stdout
     assert "Traceback" not in result.stderr
     assert name in result.stderr
@@ -67,22 +52,22 @@ def test_a_bad_setting_exits_with_its_name_and_range(name: str, args: list[str])
     assert "training" not in result.stdout  # it never started
 
 
-def test_an_unknown_option_is_refused_without_training() -> None:
-    result = run_cli("train", "--epochs", "1", "--momentum", "0.9")
+def test_an_unknown_option_is_refused_without_training(cli) -> None:
+    result = cli("train", "--epochs", "1", "--momentum", "0.9")
     assert result.returncode == 2
     assert "--momentum" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_a_decay_that_wipes_the_weights_is_refused_with_the_rule() -> None:
-    result = run_cli("train", "--epochs", "1", "--lr", "0.5", "--weight-decay", "2")
+def test_a_decay_that_wipes_the_weights_is_refused_with_the_rule(cli) -> None:
+    result = cli("train", "--epochs", "1", "--lr", "0.5", "--weight-decay", "2")
     assert result.returncode == 2
     assert "weight_decay × lr must be below 1" in result.stderr
     assert "Traceback" not in result.stderr
 
 
-def test_an_unknown_device_is_refused_without_a_traceback() -> None:
-    result = run_cli("train", "--epochs", "1", "--device", "tpu")
+def test_an_unknown_device_is_refused_without_a_traceback(cli) -> None:
+    result = cli("train", "--epochs", "1", "--device", "tpu")
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "tpu" in result.stderr

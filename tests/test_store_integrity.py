@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -68,18 +67,6 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "flipped byte": flip_byte,
     "appended byte": lambda path: path.write_bytes(path.read_bytes() + b"\0"),
 }
-
-
-def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, "-m", "regviz", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
 
 
 def test_the_intact_copy_verifies_and_loads_completely(copy: Path) -> None:
@@ -300,7 +287,7 @@ def assert_payload_is_live(payload: bytes, tmp_path: Path, marker: Path) -> None
 @pytest.mark.parametrize("forge_hash", [False, True], ids=["hash left", "hash forged"])
 @pytest.mark.parametrize("build", [plain_pickle, torch_checkpoint], ids=["pickle", "torch.save"])
 def test_a_file_swapped_for_a_code_carrying_pickle_never_runs(
-    copy: Path, tmp_path: Path, build: Callable[[Path], bytes], forge_hash: bool
+    copy: Path, tmp_path: Path, build: Callable[[Path], bytes], forge_hash: bool, cli
 ) -> None:
     marker = tmp_path / "marker-created-by-unpickling"
     payload = build(marker)
@@ -322,7 +309,7 @@ def test_a_file_swapped_for_a_code_carrying_pickle_never_runs(
     assert RUN not in loaded.runs and 1 not in loaded.inits
     with pytest.raises(store.CheckpointError):
         store.load_pretrained(l2=0.01, seed=1, directory=copy)
-    result = run_cli("verify", "--dir", str(copy))
+    result = cli("verify", "--dir", str(copy))
     assert result.returncode == 1
     assert not marker.exists()
 
@@ -330,13 +317,13 @@ def test_a_file_swapped_for_a_code_carrying_pickle_never_runs(
 # --- the command line -------------------------------------------------------------------
 
 
-def test_verify_command_names_each_bad_file_and_its_rebuild_command(copy: Path) -> None:
+def test_verify_command_names_each_bad_file_and_its_rebuild_command(copy: Path, cli) -> None:
     missing, flipped, init = run_file(copy), run_file(copy, OTHER_RUN), init_file(copy, 2)
     missing.unlink()
     flip_byte(flipped)
     DAMAGE["truncated"](init)
 
-    result = run_cli("verify", "--dir", str(copy))
+    result = cli("verify", "--dir", str(copy))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     for path in (missing, flipped, init):
@@ -347,16 +334,16 @@ def test_verify_command_names_each_bad_file_and_its_rebuild_command(copy: Path) 
     assert "3 bad file(s)" in result.stderr
 
 
-def test_verify_command_names_a_missing_manifest(copy: Path) -> None:
+def test_verify_command_names_a_missing_manifest(copy: Path, cli) -> None:
     (copy / store.MANIFEST_NAME).unlink()
-    result = run_cli("verify", "--dir", str(copy))
+    result = cli("verify", "--dir", str(copy))
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert str(copy / store.MANIFEST_NAME) in result.stderr
     assert store.REBUILD_ALL in result.stderr
 
 
-def test_verify_command_passes_on_the_intact_copy(copy: Path) -> None:
-    result = run_cli("verify", "--dir", str(copy))
+def test_verify_command_passes_on_the_intact_copy(copy: Path, cli) -> None:
+    result = cli("verify", "--dir", str(copy))
     assert result.returncode == 0, result.stderr
     assert "ok: 81 runs" in result.stdout

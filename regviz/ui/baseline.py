@@ -21,24 +21,9 @@ def _charts(directory: str, kde_scale: str):
     views = tables.seed_views(pre.runs, RunConfig())
     if not views:
         return None
-    groups = [(LABEL, views)]
-    loss = charts.loss_chart(
-        tables.loss_table(groups),
-        order=[LABEL],
-        ordered=False,
-        floor=tables.noise_floor(),
-        title="Loss per epoch",
-        legend=False,
-        subtitle="band: range over seeds; dashed: training",
-    )
-    points, clean = sweeps.sample_and_clean(directory)
-    prediction = charts.prediction_chart(
-        points,
-        tables.prediction_table(groups),
-        order=[LABEL],
-        ordered=False,
-        hard=tables.HARD_REGION,
-        clean=clean,
+    loss, prediction = sweeps.loss_and_prediction(
+        directory,
+        [(LABEL, views)],
         title="Prediction over the data",
         subtitle="bold: seed 0; faint: the other seeds; dotted: the clean signal",
     )

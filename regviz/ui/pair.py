@@ -60,25 +60,8 @@ def pair_charts(directory: str, a: str, b: str, key: tuple | None, kde_scale: st
     """Charts of A against B; raises SideMissing (never cached) when a side has no runs."""
     groups = [_side(directory, a, key, "A"), _side(directory, b, key, "B")]
     order = [label for label, _ in groups]
-    loss = charts.loss_chart(
-        tables.loss_table(groups),
-        order=order,
-        ordered=False,
-        floor=tables.noise_floor(),
-        title="Loss per epoch",
-        legend=False,
-        subtitle="band: range over seeds; dashed: training",
-    )
-    points, clean = sweeps.sample_and_clean(directory)
-    prediction = charts.prediction_chart(
-        points,
-        tables.prediction_table(groups),
-        order=order,
-        ordered=False,
-        hard=tables.HARD_REGION,
-        clean=clean,
-        title="Predictions",
-        subtitle="bold: first seed; faint: the other seeds",
+    loss, prediction = sweeps.loss_and_prediction(
+        directory, groups, title="Predictions", subtitle="bold: first seed; faint: the other seeds"
     )
     density = sweeps.density_chart(
         [(label, [v.kde["all"] for v in views]) for label, views in groups],

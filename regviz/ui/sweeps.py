@@ -105,6 +105,38 @@ def focused(figures: SweepCharts, label: str) -> SweepCharts:
     )
 
 
+def loss_and_prediction(
+    directory: str, groups: list[tuple[str, list[RunView]]], title: str, subtitle: str
+):
+    """Loss and prediction charts for a few groups drawn alike, without a focus.
+
+    The baseline (one group) and the comparisons (two) share them; `title` and
+    `subtitle` are the prediction chart's.
+    """
+    order = [label for label, _ in groups]
+    loss = charts.loss_chart(
+        tables.loss_table(groups),
+        order=order,
+        ordered=False,
+        floor=tables.noise_floor(),
+        title="Loss per epoch",
+        legend=False,
+        subtitle="band: range over seeds; dashed: training",
+    )
+    points, clean = sample_and_clean(directory)
+    prediction = charts.prediction_chart(
+        points,
+        tables.prediction_table(groups),
+        order=order,
+        ordered=False,
+        hard=tables.HARD_REGION,
+        clean=clean,
+        title=title,
+        subtitle=subtitle,
+    )
+    return loss, prediction
+
+
 def sample_and_clean(directory: str):
     """The scatter subsample and the clean curve, or empty/None without the data file."""
     pre = resources.pretrained(directory)
