@@ -75,3 +75,18 @@ def test_predict_is_in_data_units():
     run = regviz.load_pretrained(seed=0)
     data = regviz.make_dataset()
     assert np.mean((run.predict(data.x_val) - data.y_val) ** 2) < 0.25
+
+
+def test_the_readme_notebook_snippet_runs():
+    """The README's example, with its 100 epochs cut to 2 so the test stays quick."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    code = re.search(r"## Use it from a notebook\n\n```python\n(.*?)```", readme, re.S).group(1)
+    code = code.replace("epochs=100", "epochs=2").replace("seed=s)", "seed=s, epochs=2)")
+    assert "epochs=2" in code
+    namespace: dict = {}
+    exec(compile(code, "README.md", "exec"), namespace)
+    assert len(namespace["runs"]) == 2 * len(regviz.SEEDS)
+    assert namespace["mine"].predict([10.5, 11.0, 11.5]).shape == (3,)
