@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import streamlit as st
 
 from regviz import charts
+from regviz.layout import HIDDEN, N_PARAMETERS
 from regviz.ui import resources, show, sweeps, tables
 
 SPLITS = {
@@ -46,10 +49,11 @@ def _chart(directory: str, token: str, split: str, kde_scale: str):
 def draw(directory: str) -> None:
     st.subheader("Layer by layer", anchor="layers")
     st.markdown(
-        "One density for all 8,513 parameters hides that the layers start and end in different "
-        "places. The first layer has a single input, so its weights start spread over ±1; the "
-        "middle layers start within ±1/8. The biases are never penalised, so under L2 and L1 "
-        "they tell a different story from the weights."
+        f"One density for all {N_PARAMETERS:,} parameters hides that the layers start and end "
+        "in different places. The first layer has a single input, so its weights start spread "
+        f"over ±1; the middle layers start within ±1/{math.isqrt(HIDDEN)} (±1/√fan-in). The "
+        "biases are never penalised, so under L2 and L1 they tell a different story from the "
+        "weights."
     )
     _focused(directory)
 
