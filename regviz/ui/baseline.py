@@ -55,12 +55,7 @@ def draw(directory: str) -> None:
         show.missing("The baseline")
         return
     loss, prediction, density = figures
-    show.chart(prediction)
-    left, right = st.columns(2)
-    with left:
-        show.chart(loss)
-    with right:
-        show.chart(density)
+    show.three_views(prediction, loss, density)
     _story(directory)
 
 

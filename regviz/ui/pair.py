@@ -86,11 +86,6 @@ def draw(directory: str, a: str, b: str) -> bool:
     except SideMissing as error:
         st.info(f"Nothing to compare yet: {error}.", icon=":material/info:")
         return False
-    show.chart(figures.prediction)
-    left, right = st.columns(2)
-    with left:
-        show.chart(figures.loss)
-    with right:
-        show.chart(figures.density)
+    show.three_views(figures.prediction, figures.loss, figures.density)
     st.dataframe(figures.numbers, hide_index=True, width="stretch")
     return True

@@ -18,6 +18,16 @@ def chart(figure: alt.TopLevelMixin | dict) -> None:
     st.vega_lite_chart(spec, width="stretch", theme=None)
 
 
+def three_views(prediction: dict, loss: dict, density: dict) -> None:
+    """The article's three views: the prediction across, losses and densities side by side."""
+    chart(prediction)
+    left, right = st.columns(2)
+    with left:
+        chart(loss)
+    with right:
+        chart(density)
+
+
 def missing(what: str) -> None:
     """Say that a part of the page has no data, pointing at the error that explains why."""
     st.info(

@@ -61,25 +61,14 @@ def sweep_charts(directory: str, kind: str, kde_scale: str) -> SweepCharts | Non
         return None
     order = [label for label, _ in groups]
     first = order[0]
-    loss = charts.loss_chart(
-        tables.loss_table(groups),
-        order=order,
-        focus=first,
-        floor=tables.noise_floor(),
-        legend=False,
-        title=TITLES["loss"].format(focus=first),
-        subtitle="band: range over seeds; dashed: training",
-    )
-    points, clean = sample_and_clean(directory)
-    prediction = charts.prediction_chart(
-        points,
-        tables.prediction_table(groups),
-        order=order,
-        focus=first,
-        hard=tables.HARD_REGION,
-        clean=clean,
+    loss, prediction = loss_and_prediction(
+        directory,
+        groups,
         title=TITLES["prediction"].format(focus=first),
         subtitle=f"faint: its other seeds and the other values of {tables.SYMBOL[kind]}",
+        loss_title=TITLES["loss"].format(focus=first),
+        focus=first,
+        ordered=True,
     )
     density = density_chart(
         [(label, [view.kde["all"] for view in views]) for label, views in groups],
@@ -106,20 +95,26 @@ def focused(figures: SweepCharts, label: str) -> SweepCharts:
 
 
 def loss_and_prediction(
-    directory: str, groups: list[tuple[str, list[RunView]]], title: str, subtitle: str
+    directory: str,
+    groups: list[tuple[str, list[RunView]]],
+    title: str,
+    subtitle: str,
+    *,
+    loss_title: str = "Loss per epoch",
+    focus: str | None = None,
+    ordered: bool = False,
 ):
-    """Loss and prediction charts for a few groups drawn alike, without a focus.
-
-    The baseline (one group) and the comparisons (two) share them; `title` and
-    `subtitle` are the prediction chart's.
-    """
+    """The loss and prediction charts of some groups of runs (`title`, `subtitle`: the
+    prediction's). The sweeps pass a `focus` and an ordered palette; the baseline (one
+    group) and the comparisons (two) draw every group alike."""
     order = [label for label, _ in groups]
     loss = charts.loss_chart(
         tables.loss_table(groups),
         order=order,
-        ordered=False,
+        ordered=ordered,
+        focus=focus,
         floor=tables.noise_floor(),
-        title="Loss per epoch",
+        title=loss_title,
         legend=False,
         subtitle="band: range over seeds; dashed: training",
     )
@@ -128,7 +123,8 @@ def loss_and_prediction(
         points,
         tables.prediction_table(groups),
         order=order,
-        ordered=False,
+        ordered=ordered,
+        focus=focus,
         hard=tables.HARD_REGION,
         clean=clean,
         title=title,
@@ -191,12 +187,7 @@ def draw_views(directory: str, kind: str, focus: float) -> SweepCharts | None:
             f"No stored runs for {', '.join(figures.missing)}; the charts show the rest.",
             icon=":material/info:",
         )
-    show.chart(figures.prediction)
-    left, right = st.columns(2)
-    with left:
-        show.chart(figures.loss)
-    with right:
-        show.chart(figures.density)
+    show.three_views(figures.prediction, figures.loss, figures.density)
     return figures
 
 
