@@ -38,6 +38,11 @@ def _lowest_priority_for_this_thread() -> None:
             os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
 
 
+def training_steps(config: RunConfig) -> int:
+    """Minibatch updates in a run: the unit both the estimate and its calibration count."""
+    return config.epochs * -(-N_TRAIN // config.batch_size)
+
+
 class ServiceBusy(RuntimeError):
     """Too many readers are already waiting; try again shortly."""
 
@@ -133,8 +138,7 @@ class TrainingService:
         """Rough wall time: the number of steps times the last measured time per step."""
         kind = device.split(":")[0]
         per_step = self._step_seconds.get(kind, DEFAULT_STEP_SECONDS.get(kind, 2.5e-4))
-        steps_per_epoch = -(-N_TRAIN // config.batch_size)
-        return Estimate(device, config.epochs * steps_per_epoch * per_step)
+        return Estimate(device, training_steps(config) * per_step)
 
     def train(
         self,
@@ -212,7 +216,6 @@ class TrainingService:
 
         started = time.perf_counter()
         run = fit(config, progress=progress, device=device)
-        steps = config.epochs * -(-N_TRAIN // config.batch_size)
         kind = run.device.split(":")[0]
-        self._step_seconds[kind] = (time.perf_counter() - started) / steps
+        self._step_seconds[kind] = (time.perf_counter() - started) / training_steps(config)
         return describe_run(run)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from regviz import charts
+from regviz.data import NOISE_STD
 from regviz.ui import findings, resources, show, sweeps, tables
 from regviz.verdict import mc_coverage_table
 
@@ -204,7 +205,7 @@ def _uncertainty(directory: str, focus: float) -> None:
     st.markdown(
         "**What the band is not.** It measures how much the prediction moves when random "
         "units are dropped, for a p that we chose; it is not a calibrated posterior. It leaves "
-        f"out the noise in y (σ = {tables.noise_floor() ** 0.5:g} here), so it should be "
+        f"out the noise in y (σ = {NOISE_STD:g} here), so it should be "
         "expected to miss noisy points; its width follows p rather than how much data supports "
         "each region; and it does not shrink the way a posterior would as data grow "
         "(Osband, *Risk versus Uncertainty in Deep Learning*, 2016, discusses this). "

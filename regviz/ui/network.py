@@ -8,12 +8,13 @@ import streamlit as st
 
 from regviz.config import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LR
 from regviz.data import N_TRAIN
+from regviz.layout import N_PARAMETERS
 from regviz.ui import resources, tables
 
 
 def draw(directory: str) -> None:
     st.header("3. The model", anchor="model")
-    count = tables.parameter_count()
+    count = N_PARAMETERS
     pre = resources.pretrained(directory)
     stored = {int(arrays["parameters"].size) for arrays in pre.inits.values()}
     st.markdown(

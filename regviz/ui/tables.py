@@ -17,7 +17,7 @@ import pandas as pd
 
 from regviz.config import SEEDS, RunConfig
 from regviz.data import HARD_CENTRE, HARD_HALF_WIDTH, NOISE_STD
-from regviz.layout import HIDDEN, N_HIDDEN_LAYERS, N_PARAMETERS, PARAMETER_LAYOUT, parameter_slices
+from regviz.layout import HIDDEN, N_HIDDEN_LAYERS, PARAMETER_LAYOUT, parameter_slices
 from regviz.summary import curve_stats
 from regviz.urlstate import CUSTOM, SWEEPS, format_setting, split_setting
 from regviz.views import KDE_GRID, PREDICTION_GRID, RunView
@@ -339,10 +339,6 @@ def paired_kde_table(
     after_peaks = [float(np.max(np.mean(np.vstack(a), axis=0))) for _, a in after if len(a)]
     clip = clip_height([np.array([p]) for p in after_peaks]) if after_peaks else dens.clip
     return DensityTable(table, clip, dens.floor, dens.x_domain)
-
-
-def parameter_count() -> int:
-    return N_PARAMETERS
 
 
 def noise_floor() -> float:
