@@ -4,23 +4,15 @@ import shutil
 
 import numpy as np
 import pytest
-import torch
 
 from regviz import store
 from regviz.config import RunConfig
-from regviz.pretrain import cpu_description, pretrain
+from regviz.pretrain import pretrain
 from regviz.train import fit
+from tests.support.machine import same_machine_as_pretrained
 
 #: A run whose dynamics are not trivially flat: λ = 0.01 sits at the turning point.
 REPRODUCED = RunConfig(l2=0.01, seed=0)
-
-
-def same_cpu_as_the_shipped_manifest() -> bool:
-    manifest = store.read_manifest()
-    return (
-        manifest.get("cpu") == cpu_description()
-        and manifest["versions"].get("torch") == torch.__version__
-    )
 
 
 @pytest.mark.slow
@@ -33,7 +25,7 @@ def test_retraining_a_canonical_run_reproduces_the_shipped_numbers():
     """
     shipped = store.load_pretrained(l2=REPRODUCED.l2, seed=REPRODUCED.seed)
     fresh = fit(REPRODUCED, device="cpu")
-    if same_cpu_as_the_shipped_manifest():
+    if same_machine_as_pretrained():
         assert fresh.history == shipped.history
         np.testing.assert_array_equal(fresh.parameters, shipped.parameters)
     else:
@@ -41,7 +33,14 @@ def test_retraining_a_canonical_run_reproduces_the_shipped_numbers():
             fresh.history.val_loss[:3], shipped.history.val_loss[:3], rtol=1e-3
         )
         assert fresh.history.val_loss[-1] == pytest.approx(shipped.history.val_loss[-1], rel=0.25)
-    np.testing.assert_array_equal(fresh.initial_parameters, shipped.initial_parameters)
+    # The initialisation comes from torch's serial (not vectorised) uniform kernel, which
+    # should be bit-identical on any x86-64 CPU; elsewhere we still allow one float32 ulp.
+    if same_machine_as_pretrained():
+        np.testing.assert_array_equal(fresh.initial_parameters, shipped.initial_parameters)
+    else:
+        np.testing.assert_allclose(
+            fresh.initial_parameters, shipped.initial_parameters, rtol=2e-7, atol=1e-9
+        )
 
 
 @pytest.fixture
@@ -63,7 +62,7 @@ def test_pretrain_only_rebuilds_the_named_run_and_keeps_the_rest(pretrained_copy
     for other in before["runs"]:
         if other != run_id:
             assert after["runs"][other] == before["runs"][other]
-    if same_cpu_as_the_shipped_manifest():
+    if same_machine_as_pretrained():
         assert after["runs"][run_id]["sha256"] == before["runs"][run_id]["sha256"]
 
 

@@ -1,0 +1,1 @@
+"""Harnesses the tests share: the shipped checkpoints' machine, a server, a browser."""
