@@ -1,4 +1,4 @@
-"""Command line: `python -m regviz {pretrain,verify,train,bench}`."""
+"""Command line: `python -m regviz {pretrain,verify,train}`."""
 
 from __future__ import annotations
 
@@ -194,20 +194,11 @@ def build_parser() -> argparse.ArgumentParser:
         )
     train.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
     train.set_defaults(handler=_command_train)
-
-    bench = commands.add_parser(
-        "bench", help="time the trainers (and the page with --page)", add_help=False
-    )
-    bench.set_defaults(handler=None)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if argv[:1] == ["bench"]:
-        from regviz.bench import main as bench_main
-
-        return bench_main(argv[1:])
     args = build_parser().parse_args(argv)
     return args.handler(args)
 

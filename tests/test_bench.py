@@ -11,7 +11,8 @@ from types import SimpleNamespace
 import pytest
 import torch
 
-from regviz import bench, pagebench
+from benchmarks import page as pagebench
+from benchmarks import trainer as bench
 from regviz.config import CANONICAL_DROPOUT, CANONICAL_L2, RunConfig
 from regviz.data import make_dataset
 from regviz.train import fit, flush_denormals
@@ -22,7 +23,16 @@ def smoke_report(tmp_path_factory):
     path = tmp_path_factory.mktemp("bench") / "bench.json"
     done = subprocess.run(
         # one thread: two threads on a CPU shared with other jobs can be 20x slower
-        [sys.executable, "-m", "regviz", "bench", "--smoke", "--threads", "1", "--json", str(path)],
+        [
+            sys.executable,
+            "-m",
+            "benchmarks.trainer",
+            "--smoke",
+            "--threads",
+            "1",
+            "--json",
+            str(path),
+        ],
         capture_output=True,
         text=True,
         timeout=600,

@@ -15,7 +15,8 @@ import struct
 
 import pytest
 
-from regviz import appserver, pagebench
+from benchmarks import page as pagebench
+from tests.support import appserver
 
 #: The full-page screenshot of every run; docs/screenshot.png in the README is cut from it.
 SCREENSHOT = appserver.REPO_ROOT / "build" / "screenshot.png"

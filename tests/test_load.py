@@ -12,7 +12,8 @@ import os
 
 import pytest
 
-from regviz import appserver, loadtest
+from benchmarks import load as loadtest
+from tests.support import appserver
 
 MAX_TRAININGS = 2
 #: The server with torch imported and twenty sessions peaked at about 0.75 GB here;

@@ -36,8 +36,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from regviz import appserver
 from regviz.config import CANONICAL_L2
+from tests.support import appserver
 
 GOALS = {
     "cold_load_s": 4.0,
@@ -420,7 +420,7 @@ def _machine() -> dict[str, Any]:
     import os
     import platform
 
-    from regviz.bench import cpu_model
+    from benchmarks.trainer import cpu_model
 
     return {
         "cpu": cpu_model(),

@@ -471,7 +471,7 @@ def main(argv: Sequence[str]) -> int:
             print(f"error: --{name} must be at least 1; got {value}", file=sys.stderr)
             return 2
     if args.page:
-        from regviz import pagebench
+        from benchmarks import page as pagebench
 
         return pagebench.main(args, list(argv))
     if args.threads:
@@ -494,3 +494,7 @@ def main(argv: Sequence[str]) -> int:
 
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

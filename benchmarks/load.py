@@ -38,7 +38,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from regviz import appserver
+from tests.support import appserver
 
 MAX_TRAININGS_ENV = "REGVIZ_MAX_TRAININGS"
 #: A sweep slider: its options read like "λ = 0.01", "p = 0.3", "decay = 1".

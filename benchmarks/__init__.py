@@ -1,0 +1,1 @@
+"""Tools that measure regviz (trainer, page, load); outside the package they measure."""
