@@ -1,8 +1,7 @@
 """regviz: what L2 weight decay and dropout do to a small network, measured.
 
 The public names below are the interface for notebook users; they stay stable.
-Importing `regviz` is cheap: torch, scipy and scikit-learn load only when a name
-that needs them is first used.
+Importing `regviz` is cheap: torch loads only when a name that needs it is first used.
 """
 
 from __future__ import annotations

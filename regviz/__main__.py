@@ -89,6 +89,15 @@ def _command_verify(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command_verdicts(args: argparse.Namespace) -> int:
+    """Print the article's claims against our numbers; `--markdown`: the README's block."""
+    from regviz import store, verdict
+
+    verdicts = verdict.article_verdicts(store.load_views(args.dir))
+    print(verdict.markdown(verdicts) if args.markdown else verdict.plain(verdicts))
+    return 0
+
+
 def _command_train(args: argparse.Namespace) -> int:
     values = {
         "l2": args.l2,
@@ -99,6 +108,7 @@ def _command_train(args: argparse.Namespace) -> int:
         "lr": args.lr,
         "l1": args.l1,
         "weight_decay": args.weight_decay,
+        "n_train": args.n_train,
     }
     try:
         config = RunConfig(**values)
@@ -181,16 +191,40 @@ def build_parser() -> argparse.ArgumentParser:
     ver.add_argument("--dir", default=PRETRAINED_DIR)
     ver.set_defaults(handler=_command_verify)
 
+    verdicts = commands.add_parser(
+        "verdicts", help="judge the article's claims against pretrained/ and print the table"
+    )
+    verdicts.add_argument(
+        "--markdown", action="store_true", help="print the README's table and its count line"
+    )
+    verdicts.add_argument("--dir", default=PRETRAINED_DIR)
+    verdicts.set_defaults(handler=_command_verdicts)
+
     train = commands.add_parser("train", help="train one custom setting and print a summary")
     defaults = RunConfig()
-    for name in ("l2", "dropout", "seed", "epochs", "batch_size", "lr", "l1", "weight_decay"):
+    for name in (
+        "l2",
+        "dropout",
+        "seed",
+        "epochs",
+        "batch_size",
+        "lr",
+        "l1",
+        "weight_decay",
+        "n_train",
+    ):
         flag = "--" + name.replace("_", "-")
         train.add_argument(
             flag,
             dest=name,
             type=_bounded(name),
-            default=getattr(defaults, name),
-            help=f"{BOUNDS[name].describe()} (default: %(default)s)",
+            default=None if name == "epochs" else getattr(defaults, name),
+            help=f"{BOUNDS[name].describe()} (default: %(default)s)"
+            + (
+                ", i.e. as many as keep 12,500 steps for the chosen --n-train"
+                if name == "epochs"
+                else ""
+            ),
         )
     train.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
     train.set_defaults(handler=_command_train)

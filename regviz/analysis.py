@@ -1,4 +1,4 @@
-"""What we say about a trained model: parameter densities, summary numbers, MC-dropout bands.
+"""What we say about a trained model: binned densities, summary numbers, MC-dropout bands.
 
 Computed once per run (see `describe_run`) and stored, never per page rerun.
 """
@@ -9,9 +9,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from regviz.data import HARD_CENTRE, HARD_HALF_WIDTH, Dataset, make_dataset
-from regviz.layout import layer_of_parameter, weight_mask
-from regviz.views import KDE_GRID, KDE_GROUPS, PREDICTION_GRID, RunView
+from regviz import density
+from regviz.data import Dataset, control_region, hard_region, make_dataset
+from regviz.layout import weight_mask
+from regviz.views import PREDICTION_GRID, SNAPSHOT_GRID, RunView
 
 if TYPE_CHECKING:
     from regviz.train import TrainedRun
@@ -21,52 +22,26 @@ NEAR_ZERO = 1e-3
 #: Forward passes with dropout active for the Monte Carlo band.
 MC_PASSES = 100
 MC_SEED = 7
+#: The band's percentiles: the central 95 % of the passes, next to mean ± 2σ.
+MC_PERCENTILES = (2.5, 97.5)
+#: "Final" numbers average the last tenth of a run's records (the last 10 of 100
+#: epochs): one epoch's validation MSE moves by ±20 % from epoch to epoch.
+FINAL_SHARE = 0.1
 
 
-def group_masks() -> dict[str, np.ndarray]:
-    """Boolean selectors over the flat parameter vector, one per KDE group."""
-    weights = weight_mask()
-    layers = layer_of_parameter()
-    masks = {"all": np.ones_like(weights), "weights": weights, "biases": ~weights}
-    masks.update({f"layer {k}": layers == k for k in range(1, 5)})
-    return masks
-
-
-def parameter_kde(values: np.ndarray, grid: np.ndarray = KDE_GRID) -> np.ndarray:
-    """Gaussian KDE (scipy, Scott's rule) of `values` evaluated on `grid`.
-
-    The bandwidth is floored at one grid step: a run whose parameters have
-    collapsed to an almost exact spike would otherwise have a peak narrower than
-    the grid and could vanish between two grid points.
-    """
-    from scipy.stats import gaussian_kde
-
+def final_mean(values: np.ndarray) -> float:
+    """Mean of the last FINAL_SHARE of a history (at least its last entry)."""
     values = np.asarray(values, dtype=np.float64)
-    step = float(grid[1] - grid[0])
-    spread = float(values.std())
-    if values.size < 2 or spread == 0.0:
-        centre = float(values.mean()) if values.size else 0.0
-        return _gaussian(grid, centre, step)
-    scott = values.size ** (-1 / 5)
-    factor = max(scott, step / spread)
-    return gaussian_kde(values, bw_method=factor)(grid)
+    count = max(1, round(values.size * FINAL_SHARE))
+    return float(values[-count:].mean())
 
 
-def _gaussian(grid: np.ndarray, centre: float, width: float) -> np.ndarray:
-    return np.exp(-0.5 * ((grid - centre) / width) ** 2) / (width * np.sqrt(2 * np.pi))
-
-
-def parameter_kdes(parameters: np.ndarray) -> dict[str, np.ndarray]:
-    masks = group_masks()
-    return {name: parameter_kde(parameters[masks[name]]) for name in KDE_GROUPS}
-
-
-def parameter_metrics(parameters: np.ndarray, initial: np.ndarray) -> dict[str, float]:
+def parameter_metrics(parameters: np.ndarray, initial: np.ndarray | None) -> dict[str, float]:
     """Spread, collapse towards zero and distance from the initialisation."""
     weights = weight_mask()
     w = parameters[weights]
     q75, q25 = np.percentile(w, [75, 25])
-    return {
+    metrics = {
         "param_std": float(parameters.std()),
         "weight_std": float(w.std()),
         "bias_std": float(parameters[~weights].std()),
@@ -74,32 +49,40 @@ def parameter_metrics(parameters: np.ndarray, initial: np.ndarray) -> dict[str, 
         "fraction_near_zero": float(np.mean(np.abs(parameters) < NEAR_ZERO)),
         "weight_fraction_near_zero": float(np.mean(np.abs(w) < NEAR_ZERO)),
         "fraction_exact_zero": float(np.mean(parameters == 0.0)),
-        "weights_unchanged": float(np.mean(w == initial[weights])),
-        "relative_change": float(np.linalg.norm(parameters - initial) / np.linalg.norm(initial)),
-        "kde_mass_outside": float(
-            np.mean((parameters < KDE_GRID[0]) | (parameters > KDE_GRID[-1]))
-        ),
+        "mass_outside": float(np.mean(np.abs(parameters) > density.VALUE_LIMIT)),
+        "weight_median_abs": float(np.median(np.abs(w))),
     }
+    if initial is not None:
+        metrics["weights_unchanged"] = float(np.mean(w == initial[weights]))
+        metrics["relative_change"] = float(
+            np.linalg.norm(parameters - initial) / np.linalg.norm(initial)
+        )
+    return metrics
 
 
 def fit_metrics(
     train_loss: np.ndarray,
     val_loss: np.ndarray,
+    epochs: np.ndarray,
     val_prediction: np.ndarray,
     grid_prediction: np.ndarray,
     dataset: Dataset,
 ) -> dict[str, float]:
     """How well, and how flatly, the model fits."""
-    hard = np.abs(dataset.x_val - HARD_CENTRE) <= HARD_HALF_WIDTH
+    hard = hard_region(dataset.x_val)
     squared = (val_prediction - dataset.y_val) ** 2
     clean = dataset.signal(PREDICTION_GRID)
     val_loss = np.asarray(val_loss, dtype=np.float64)
+    variance = float(np.var(dataset.y_val))
     return {
         "train_mse": float(train_loss[-1]),
         "val_mse": float(val_loss[-1]),
+        "final_train_mse": final_mean(train_loss),
+        "final_val_mse": final_mean(val_loss),
         "best_val_mse": float(np.nanmin(val_loss)),
-        "best_epoch": int(np.nanargmin(val_loss)) + 1,
-        "val_mse_over_var": float(val_loss[-1] / np.var(dataset.y_val)),
+        "best_epoch": int(epochs[int(np.nanargmin(val_loss))]),
+        "val_mse_over_var": float(val_loss[-1] / variance),
+        "final_val_mse_over_var": final_mean(val_loss) / variance,
         "hard_region_mse": float(squared[hard].mean()),
         "easy_region_mse": float(squared[~hard].mean()),
         "prediction_std_ratio": float(np.std(grid_prediction) / np.std(clean)),
@@ -107,14 +90,15 @@ def fit_metrics(
     }
 
 
-def mc_dropout(
+def mc_passes(
     run: TrainedRun, x: np.ndarray, passes: int = MC_PASSES, seed: int = MC_SEED
-) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and standard deviation over `passes` forward passes with dropout left on.
+) -> np.ndarray:
+    """`passes` forward passes with dropout left on, shape (passes, len(x)).
 
-    This is the spread that dropout's own noise puts on the prediction (Gal and
-    Ghahramani's reading of dropout as approximate Bayesian inference); it is not
-    a calibrated posterior and it does not include the data's noise.
+    Every x of every pass draws its own dropout mask. The spread is what dropout's
+    own noise puts on the prediction (Gal and Ghahramani's reading of dropout as
+    approximate Bayesian inference); it is not a calibrated posterior and it does
+    not include the data's noise.
     """
     import torch
 
@@ -125,49 +109,127 @@ def mc_dropout(
         torch.manual_seed(seed)
         model.train()
         try:
-            samples = model(inputs).reshape(passes, x.size).numpy().astype(np.float64)
+            return model(inputs).reshape(passes, x.size).numpy().astype(np.float64)
         finally:
             model.eval()
+
+
+def mc_dropout(
+    run: TrainedRun, x: np.ndarray, passes: int = MC_PASSES, seed: int = MC_SEED
+) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and standard deviation over `passes` forward passes with dropout left on."""
+    samples = mc_passes(run, x, passes, seed)
     return samples.mean(0), samples.std(0)
 
 
-def mc_metrics(run: TrainedRun, dataset: Dataset) -> dict[str, float]:
-    """Share of validation points inside mean ± 2σ, and where the band is wide."""
-    mean, std = mc_dropout(run, dataset.x_val)
-    inside = np.abs(dataset.y_val - mean) <= 2 * std
-    hard = np.abs(dataset.x_val - HARD_CENTRE) <= HARD_HALF_WIDTH
+def mc_band(run: TrainedRun) -> dict[str, np.ndarray]:
+    """The band on the prediction grid: mean, std, percentiles, and one pass as drawn."""
+    samples = mc_passes(run, PREDICTION_GRID)
+    low, high = np.percentile(samples, MC_PERCENTILES, axis=0)
     return {
-        "mc_coverage": float(inside.mean()),
-        "mc_mean_std": float(std.mean()),
-        "mc_hard_std": float(std[hard].mean()),
-        "mc_easy_std": float(std[~hard].mean()),
+        "mean": samples.mean(0),
+        "std": samples.std(0),
+        "low": low,
+        "high": high,
+        "sample": samples[0],
     }
 
 
-def describe_run(run: TrainedRun, dataset: Dataset | None = None) -> RunView:
-    """Everything the page shows about one run, computed once."""
+def mc_metrics(run: TrainedRun, band: dict[str, np.ndarray], dataset: Dataset) -> dict[str, float]:
+    """How wide the band is near x = 11 and elsewhere, and what it covers.
+
+    `mc_coverage`: share of validation points inside mean ± 2σ. On the grid: σ
+    relative to the output level (σ / mean) near x = 11 and in the level-matched
+    control region (`regviz.data.control_region`), and the share of the *clean*
+    signal inside mean ± 2σ and inside the 2.5–97.5 percentile band, near x = 11
+    and elsewhere.
+    """
+    mean, std = mc_dropout(run, dataset.x_val)
+    inside = np.abs(dataset.y_val - mean) <= 2 * std
+    hard_val = hard_region(dataset.x_val)
+    clean = dataset.signal(PREDICTION_GRID)
+    hard, control = hard_region(PREDICTION_GRID), control_region(PREDICTION_GRID, clean)
+    relative = band["std"] / np.maximum(np.abs(band["mean"]), 1e-6)
+    in_sigma = np.abs(clean - band["mean"]) <= 2 * band["std"]
+    in_percentiles = (clean >= band["low"]) & (clean <= band["high"])
+    return {
+        "mc_coverage": float(inside.mean()),
+        "mc_mean_std": float(std.mean()),
+        "mc_hard_std": float(std[hard_val].mean()),
+        "mc_easy_std": float(std[~hard_val].mean()),
+        "mc_relative_hard": float(relative[hard].mean()),
+        "mc_relative_control": float(relative[control].mean()),
+        "mc_relative_elsewhere": float(relative[~hard].mean()),
+        "clean_coverage_hard": float(in_sigma[hard].mean()),
+        "clean_coverage_elsewhere": float(in_sigma[~hard].mean()),
+        "clean_coverage_pct_hard": float(in_percentiles[hard].mean()),
+        "clean_coverage_pct_elsewhere": float(in_percentiles[~hard].mean()),
+    }
+
+
+def _snapshot_arrays(run: TrainedRun) -> dict[str, np.ndarray]:
+    from regviz.model import vector_to_model
+
+    if not run.snapshots:
+        return {}
+    epochs = sorted(run.snapshots)
+    weights = weight_mask()
+    grid = np.asarray(SNAPSHOT_GRID, dtype=np.float32).reshape(-1, 1)
+    predictions = []
+    for epoch in epochs:
+        import torch
+
+        with torch.no_grad():
+            model = vector_to_model(run.snapshots[epoch])
+            predictions.append(model(torch.from_numpy(grid)).numpy().reshape(-1))
+    vectors = [run.snapshots[epoch] for epoch in epochs]
+    return {
+        "epoch": np.asarray(epochs, dtype=np.int32),
+        "prediction": np.vstack(predictions).astype(np.float32),
+        "weights": np.vstack([density.value_counts(v[weights]) for v in vectors]),
+        "log_weights": np.vstack([density.log_counts(v[weights]) for v in vectors]),
+        "biases": np.vstack([v[~weights] for v in vectors]).astype(np.float32),
+    }
+
+
+def describe_run(
+    run: TrainedRun, dataset: Dataset | None = None, *, keep_parameters: bool = True
+) -> RunView:
+    """Everything the page shows about one run, computed once.
+
+    `keep_parameters=False` stores the densities but not the 8,513 parameters (the
+    small-data sweeps: their pages draw densities only).
+    """
     dataset = dataset or make_dataset()
     parameters = run.parameters
+    weights = weight_mask()
     train_loss = np.asarray(run.history.train_loss)
     val_loss = np.asarray(run.history.val_loss)
+    epochs = np.asarray(run.history.epoch_numbers)
     grid_prediction = run.predict(PREDICTION_GRID)
     metrics = fit_metrics(
-        train_loss, val_loss, run.predict(dataset.x_val), grid_prediction, dataset
+        train_loss, val_loss, epochs, run.predict(dataset.x_val), grid_prediction, dataset
     )
+    x_train, y_train = dataset.training_points(run.config.n_train)
+    metrics["train_mse_eval"] = float(np.mean((run.predict(x_train) - y_train) ** 2))
     metrics.update(parameter_metrics(parameters, run.initial_parameters))
     metrics["initial_draws"] = run.initial_draws
-    mc_mean = mc_std = None
+    band: dict[str, np.ndarray] = {}
     if run.config.dropout > 0:
-        mc_mean, mc_std = mc_dropout(run, PREDICTION_GRID)
-        metrics.update(mc_metrics(run, dataset))
+        band = mc_band(run)
+        metrics.update(mc_metrics(run, band, dataset))
     return RunView(
         config=run.config,
         train_loss=train_loss,
         val_loss=val_loss,
         prediction=grid_prediction,
-        kde=parameter_kdes(parameters),
+        weight_counts=density.value_counts(parameters[weights]),
+        log_weight_counts=density.log_counts(parameters[weights]),
+        biases=parameters[~weights].astype(np.float32),
         metrics=metrics,
-        mc_mean=mc_mean,
-        mc_std=mc_std,
-        parameters=parameters,
+        epochs=np.asarray(run.history.epochs) if run.history.epochs else None,
+        mc=band,
+        snapshots=_snapshot_arrays(run) if keep_parameters else {},
+        norms=run.norms if keep_parameters else None,
+        parameters=parameters if keep_parameters else None,
     )

@@ -6,9 +6,8 @@ Gaussians, so their drifting lags make the sum irregular, plus white noise. We a
 one short, fast wiggle centred on x = 11, where the article's model struggled, so
 that the hard region is a property of the data rather than of luck.
 
-Everything is seeded: every reader and every test sees the same 10,000 points.
-scikit-learn is imported only when a data set is built, so reading the signal's
-formula (the page does) stays cheap.
+Everything is seeded: every reader and every test sees the same 10,000 points,
+split as scikit-learn's `train_test_split(random_state=42)` splits them.
 """
 
 from __future__ import annotations
@@ -36,6 +35,27 @@ HARD_WIDTH = 0.6
 #: The hard region, |x − 11| ≤ 1, over which the per-region errors and bands are measured.
 HARD_HALF_WIDTH = 1.0
 N_TERMS = 5
+#: The hard region as an interval of x, for charts.
+HARD_REGION = (HARD_CENTRE - HARD_HALF_WIDTH, HARD_CENTRE + HARD_HALF_WIDTH)
+
+
+def hard_region(x: np.ndarray) -> np.ndarray:
+    """Mask of the hard region |x − 11| ≤ 1 around the signal's fast wiggle."""
+    return np.abs(np.asarray(x, dtype=np.float64) - HARD_CENTRE) <= HARD_HALF_WIDTH
+
+
+def control_region(x: np.ndarray, clean: np.ndarray) -> np.ndarray:
+    """Points away from the hard region whose clean level matches it (its 10th–90th percentile).
+
+    The hard region sits in a trough of the signal (mean level ≈ 2.45 against ≈ 4.0
+    elsewhere). Whatever scales with the output level, such as dropout's
+    multiplicative noise, must be compared near x = 11 against points of similar
+    level, or the comparison measures the level instead of the difficulty.
+    """
+    hard = hard_region(x)
+    clean = np.asarray(clean, dtype=np.float64)
+    low, high = np.quantile(clean[hard], [0.1, 0.9])
+    return ~hard & (clean >= low) & (clean <= high)
 
 
 @dataclass(frozen=True)
@@ -105,6 +125,23 @@ def make_signal(seed: int = DATA_SEED) -> Signal:
     return Signal(tuple(amplitude), tuple(frequency), tuple(phase), offset=offset)
 
 
+@functools.lru_cache(maxsize=4)
+def _subset_order(size: int) -> np.ndarray:
+    # Its own stream: which points a small training set holds never depends on a run's seed.
+    return np.random.default_rng([DATA_SEED, 3]).permutation(size)
+
+
+def training_subset(n_train: int, size: int = N_TRAIN) -> np.ndarray:
+    """Indices (sorted) of the `n_train` of `size` training points a run on less data sees.
+
+    The first n of one fixed permutation, so the sets are nested: the 100 points lie
+    inside the 300, those inside the 1,000, and so on; the validation set never changes.
+    """
+    if not 1 <= n_train <= size:
+        raise ValueError(f"n_train must be an integer in [1, {size}]; got {n_train!r}")
+    return np.sort(_subset_order(size)[:n_train])
+
+
 @dataclass(frozen=True)
 class Dataset:
     """The split the models train and are judged on; arrays are 1-D float32 and read-only."""
@@ -121,11 +158,31 @@ class Dataset:
         """The MSE a model that knew the clean curve exactly would score on average."""
         return self.noise_std**2
 
+    def training_points(self, n_train: int) -> tuple[np.ndarray, np.ndarray]:
+        """(x, y) of the nested training subset of size `n_train` (all of it from its size on)."""
+        if n_train >= self.x_train.size:
+            return self.x_train, self.y_train
+        index = training_subset(n_train, self.x_train.size)
+        return _frozen(self.x_train[index]), _frozen(self.y_train[index])
+
 
 def _frozen(values: np.ndarray) -> np.ndarray:
     array = np.ascontiguousarray(values, dtype=np.float32)
     array.flags.writeable = False
     return array
+
+
+def split_indices(n_points: int, val_fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training, validation) indices: exactly scikit-learn's `train_test_split`.
+
+    scikit-learn draws one `RandomState(seed).permutation(n)` and takes the first
+    ceil(fraction·n) indices for the test part and the next ones for training; we do the
+    same in numpy, so a training worker need not import scikit-learn and SciPy (about
+    150 MB of memory) to build the data set. `tests/test_data.py` checks the two agree.
+    """
+    n_val = math.ceil(val_fraction * n_points)
+    order = np.random.RandomState(seed).permutation(n_points)
+    return order[n_val:], order[:n_val]
 
 
 @functools.lru_cache(maxsize=4)
@@ -136,15 +193,11 @@ def make_dataset(
     seed: int = DATA_SEED,
 ) -> Dataset:
     """Sample the signal at evenly spaced x in [0, 20], add noise, split 80/20."""
-    from sklearn.model_selection import train_test_split
-
     signal = make_signal(seed)
     x = np.linspace(X_MIN, X_MAX, n_points)
     noise = np.random.default_rng([seed, 1]).normal(0.0, noise_std, n_points)
     y = signal(x) + noise
-    x_train, x_val, y_train, y_val = train_test_split(
-        x, y, test_size=val_fraction, random_state=SPLIT_SEED
-    )
+    train, val = split_indices(n_points, val_fraction, SPLIT_SEED)
     return Dataset(
-        _frozen(x_train), _frozen(y_train), _frozen(x_val), _frozen(y_val), signal, noise_std
+        _frozen(x[train]), _frozen(y[train]), _frozen(x[val]), _frozen(y[val]), signal, noise_std
     )

@@ -21,20 +21,24 @@ from regviz.views import PREDICTION_GRID, RunView
 
 #: Columns that say which run a CSV row belongs to (the run id tells apart runs
 #: that differ only in epochs, batch size or learning rate).
-SETTING_COLUMNS = ("run_id", "l2", "dropout", "l1", "weight_decay", "seed")
+SETTING_COLUMNS = (
+    "run_id",
+    "l2",
+    "dropout",
+    "l1",
+    "weight_decay",
+    "optimizer",
+    "l2_biases",
+    "n_train",
+    "seed",
+)
 #: float32 values need 9 significant digits to survive a round trip through text.
 _FLOAT_FORMAT = "%.9g"
 
 
 def _setting(config: RunConfig) -> dict[str, object]:
-    return {
-        "run_id": config.run_id,
-        "l2": config.l2,
-        "dropout": config.dropout,
-        "l1": config.l1,
-        "weight_decay": config.weight_decay,
-        "seed": config.seed,
-    }
+    values = config.to_dict()
+    return {name: config.run_id if name == "run_id" else values[name] for name in SETTING_COLUMNS}
 
 
 def _csv(frame: pd.DataFrame) -> bytes:
@@ -45,10 +49,9 @@ def history_frame(views: Sequence[RunView]) -> pd.DataFrame:
     """Loss histories in long format: one row per run and epoch (epochs count from 1)."""
     frames = []
     for view in views:
-        epochs = len(view.train_loss)
         frame = pd.DataFrame(
             {
-                "epoch": np.arange(1, epochs + 1),
+                "epoch": view.epoch_numbers,
                 "train_mse": np.asarray(view.train_loss, dtype=np.float64),
                 "val_mse": np.asarray(view.val_loss, dtype=np.float64),
             }
@@ -132,21 +135,29 @@ def weights_file(view: RunView) -> bytes:
     return save_safetensors(state_dict_arrays(view.parameters), metadata=metadata)
 
 
-def _is_canonical(config: RunConfig) -> bool:
-    return config in set(canonical_configs())
+#: Fields a snippet names only when they differ from the default.
+_OPTIONAL = ("l1", "weight_decay", "optimizer", "momentum", "l2_biases", "n_train")
+
+
+def _is_stored_with_weights(config: RunConfig) -> bool:
+    return config in set(canonical_configs()) and config.n_train == RunConfig().n_train
+
+
+def _differences(config: RunConfig, names: tuple[str, ...]) -> list[str]:
+    default = RunConfig()
+    return [
+        f"{name}={getattr(config, name)!r}"
+        for name in names
+        if getattr(config, name) != getattr(default, name)
+    ]
 
 
 def _arguments(config: RunConfig) -> str:
     """`RunConfig(...)` arguments: the settings always, the rest when not the default."""
-    default = RunConfig()
     parts = [f"l2={config.l2!r}", f"dropout={config.dropout!r}"]
-    for name in ("l1", "weight_decay"):
-        if getattr(config, name) != getattr(default, name):
-            parts.append(f"{name}={getattr(config, name)!r}")
+    parts += _differences(config, _OPTIONAL)
     parts += [f"seed={config.seed!r}", f"epochs={config.epochs!r}"]
-    for name in ("batch_size", "lr"):
-        if getattr(config, name) != getattr(default, name):
-            parts.append(f"{name}={getattr(config, name)!r}")
+    parts += _differences(config, ("batch_size", "lr"))
     return ", ".join(parts)
 
 
@@ -157,12 +168,14 @@ def reproduce_snippet(config: RunConfig) -> str:
     line that retrains it shown as a comment; any other run is trained.
     """
     make_config = f"config = regviz.RunConfig({_arguments(config)})"
-    if _is_canonical(config):
-        settings = f"l2={config.l2!r}, dropout={config.dropout!r}"
-        if config.l1:
-            settings += f", l1={config.l1!r}"
-        if config.weight_decay:
-            settings += f", weight_decay={config.weight_decay!r}"
+    if _is_stored_with_weights(config):
+        settings = ", ".join(
+            [
+                f"l2={config.l2!r}",
+                f"dropout={config.dropout!r}",
+                *_differences(config, (*_OPTIONAL, "lr")),
+            ]
+        )
         body = [
             make_config,
             "# The shipped checkpoint of this run (no training needed):",

@@ -11,6 +11,8 @@ import numpy as np
 
 HIDDEN = 64
 N_HIDDEN_LAYERS = 3
+#: Slope of the hidden layers' leaky ReLU.
+LEAKY_SLOPE = 0.01
 
 #: (name, parameter shape) in `parameters_to_vector` order.
 PARAMETER_LAYOUT: tuple[tuple[str, tuple[int, ...]], ...] = (

@@ -22,6 +22,7 @@ from torch import nn
 from regviz.data import X_MAX, X_MIN
 from regviz.layout import (  # noqa: F401  (re-exported: part of the model's description)
     HIDDEN,
+    LEAKY_SLOPE,
     N_HIDDEN_LAYERS,
     N_PARAMETERS,
     PARAMETER_LAYOUT,
@@ -30,7 +31,6 @@ from regviz.layout import (  # noqa: F401  (re-exported: part of the model's des
     weight_mask,
 )
 
-LEAKY_SLOPE = 0.01
 #: Share of the x grid on which a fresh network's output must be positive.
 ALIVE_FRACTION = 0.5
 MAX_DRAWS = 1000

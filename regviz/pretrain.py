@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from regviz import analysis, store
+from regviz import analysis, density, store
 from regviz.config import SEEDS, RunConfig, canonical_configs
-from regviz.data import DATA_SEED, SPLIT_SEED, Dataset, make_dataset
-from regviz.views import KDE_GRID, PREDICTION_GRID
+from regviz.data import DATA_SEED, N_TRAIN, SPLIT_SEED, Dataset, make_dataset
+from regviz.views import PREDICTION_GRID, SNAPSHOT_EPOCHS
 
 #: Points of each split kept for the page's scatter plot (the page never needs all 10,000).
 SAMPLE_TRAIN, SAMPLE_VAL = 1500, 500
@@ -51,7 +51,7 @@ def cpu_description() -> dict[str, str]:
 
 
 def library_versions() -> dict[str, str]:
-    names = ("torch", "numpy", "scipy", "scikit-learn", "safetensors")
+    names = ("torch", "numpy", "safetensors")
     versions = {"python": platform.python_version()}
     for name in names:
         try:
@@ -80,11 +80,16 @@ def init_arrays(seed: int) -> dict[str, np.ndarray]:
     from regviz.model import build_mlp
 
     parameters = parameters_to_vector(build_mlp(0.0, seed=seed).parameters()).detach().numpy()
-    arrays = {"parameters": parameters.astype(np.float32)}
-    arrays.update(
-        {f"kde/{k}": v.astype(np.float32) for k, v in analysis.parameter_kdes(parameters).items()}
-    )
-    return arrays
+    return {"parameters": parameters.astype(np.float32)}
+
+
+def keeps_parameters(config: RunConfig) -> bool:
+    """Full-data runs keep their parameters and snapshots; small-data runs only densities.
+
+    The small-data sweeps are 144 runs whose page shows losses, predictions and
+    densities; their 8,513 parameters each would double `pretrained/`.
+    """
+    return config.n_train == N_TRAIN
 
 
 def data_summary(dataset: Dataset) -> dict[str, Any]:
@@ -152,12 +157,20 @@ def pretrain(
     started = time.perf_counter()
     configs, kept = configs_to_train(directory, only, repair)
     dataset = make_dataset()
-    runs = fit_many(configs, progress=progress, device=device, dataset=dataset)
+    runs = fit_many(
+        configs,
+        progress=progress,
+        device=device,
+        dataset=dataset,
+        snapshots=SNAPSHOT_EPOCHS,
+        norms=True,
+    )
     seconds = time.perf_counter() - started
 
     entries = dict(kept)
     for done, run in enumerate(runs, start=1):
-        entries[run.config.run_id] = store.run_entry(directory, analysis.describe_run(run, dataset))
+        view = analysis.describe_run(run, dataset, keep_parameters=keeps_parameters(run.config))
+        entries[run.config.run_id] = store.run_entry(directory, view)
         if on_describe is not None:
             on_describe(done, len(runs))
     order = [config.run_id for config in canonical_configs()]
@@ -181,7 +194,17 @@ def pretrain(
                 float(PREDICTION_GRID[-1]),
                 int(PREDICTION_GRID.size),
             ],
-            "kde": [float(KDE_GRID[0]), float(KDE_GRID[-1]), int(KDE_GRID.size)],
+            "value_bins": [
+                float(density.VALUE_CENTRES[0]),
+                float(density.VALUE_CENTRES[-1]),
+                int(density.VALUE_CENTRES.size),
+            ],
+            "log10_bins": [
+                float(density.LOG_CENTRES[0]),
+                float(density.LOG_CENTRES[-1]),
+                int(density.LOG_CENTRES.size),
+            ],
+            "snapshot_epochs": list(SNAPSHOT_EPOCHS),
         },
         "last_pretrain": {"runs_trained": len(runs), "training_seconds": round(seconds, 1)},
         "runs": {run_id: entries[run_id] for run_id in order if run_id in entries},

@@ -37,7 +37,7 @@ if TYPE_CHECKING:
 
 PRETRAINED_DIR = Path(__file__).resolve().parent.parent / "pretrained"
 MANIFEST_NAME = "manifest.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 REBUILD_ALL = "python -m regviz pretrain"
 REPAIR = "python -m regviz pretrain --repair"
 
@@ -235,15 +235,20 @@ def load_pretrained(
     dropout: float = 0.0,
     seed: int = 0,
     *,
-    l1: float = 0.0,
-    weight_decay: float = 0.0,
     directory: Path | str = PRETRAINED_DIR,
+    **settings: Any,
 ) -> TrainedRun:
-    """A shipped canonical run as a `TrainedRun`, checked against the manifest first."""
+    """A shipped run as a `TrainedRun`, checked against the manifest first.
+
+    `settings` are any other `RunConfig` fields of a stored sweep, for example
+    `l1=1e-3`, `weight_decay=1.0`, `optimizer="sgd", lr=0.01, momentum=0.9` or
+    `l2_biases=True`. Runs of the small-data sweeps store densities, not weights:
+    asking for one raises a `LookupError` that says how to train it instead.
+    """
     from regviz.model import vector_to_model
     from regviz.train import History, TrainedRun
 
-    config = RunConfig(l2=l2, dropout=dropout, seed=seed, l1=l1, weight_decay=weight_decay)
+    config = RunConfig(l2=l2, dropout=dropout, seed=seed, **settings)
     manifest = read_manifest(directory)
     entry = manifest["runs"].get(config.run_id)
     if entry is None:
@@ -256,22 +261,31 @@ def load_pretrained(
         raise CheckpointError(
             label, f"inconsistent with the manifest ({error})", rebuild_command(config.run_id)
         ) from None
+    if "parameters" not in arrays:
+        raise LookupError(
+            f"run {config.run_id} is stored as densities only (a small-data sweep); "
+            "train it with regviz.fit(regviz.RunConfig(...)) to get its weights"
+        )
     init_entry = manifest["inits"].get(str(seed))
     if init_entry is None:
         raise CheckpointError(
             f"pretrained/{MANIFEST_NAME}", f"no initial weights for seed {seed}", REBUILD_ALL
         )
     init_arrays, _ = read_checked(directory, init_entry)
+    view = RunView.from_arrays(config, entry["metrics"], arrays)
+    history = History(
+        tuple(float(v) for v in view.train_loss),
+        tuple(float(v) for v in view.val_loss),
+        tuple(int(e) for e in view.epochs) if view.epochs is not None else (),
+    )
     return TrainedRun(
         config=RunConfig.from_dict(entry["config"]),
         model=vector_to_model(arrays["parameters"], config.dropout),
-        history=History(
-            tuple(float(v) for v in arrays["history/train"]),
-            tuple(float(v) for v in arrays["history/val"]),
-        ),
+        history=history,
         initial_parameters=init_arrays["parameters"].astype(np.float32),
         device=manifest.get("device", "cpu"),
         initial_draws=int(entry["metrics"].get("initial_draws", 1)),
+        norms=view.norms,
     )
 
 

@@ -11,7 +11,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
-import pandas as pd
 
 from regviz.config import RunConfig
 from regviz.views import RunView
@@ -61,25 +60,3 @@ def curve_stats(curves: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray, n
     """Pointwise mean, min and max of equally long curves (one per seed)."""
     stacked = np.vstack([np.asarray(c, dtype=float) for c in curves])
     return stacked.mean(0), stacked.min(0), stacked.max(0)
-
-
-def settings_table(
-    runs: Mapping[str, RunView] | Sequence[RunView],
-    settings: Sequence[RunConfig],
-    metrics: Sequence[str],
-) -> pd.DataFrame:
-    """One row per setting (in the given order) with `<metric>_mean/_low/_high` columns."""
-    groups = by_setting(runs)
-    rows = []
-    for setting in settings:
-        views = groups.get(setting_of(setting), [])
-        row: dict[str, object] = {"setting": setting, "seeds": len(views)}
-        for metric in metrics:
-            stats = metric_stats(views, metric)
-            row[f"{metric}_mean"], row[f"{metric}_low"], row[f"{metric}_high"] = (
-                stats.mean,
-                stats.low,
-                stats.high,
-            )
-        rows.append(row)
-    return pd.DataFrame(rows)

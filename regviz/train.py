@@ -1,103 +1,89 @@
-"""Training: MSE + Adam, with L2, L1, decoupled weight decay and dropout.
+"""Training: MSE with Adam or SGD, plus L2, L1, decoupled weight decay and dropout.
 
 The cost for one minibatch is
 
     J(θ) = mean((ŷ − y)²) + λ·Σ_l ‖W_l‖²_F + λ₁·Σ_l Σ|W_l|
 
-over the four weight matrices W_l; **biases are not penalised**. (Penalising the
-biases too turns the λ = 1 model into a straight ramp in x instead of a flat
-line: the network then prefers to build its output level from the large input x
-rather than from a costly bias.)
+over the four weight matrices W_l; **biases are not penalised** unless the config
+sets `l2_biases` (then λ·‖b_l‖² joins the sum; the L2 section stores λ = 0.1 and 1
+both ways, because with the biases penalised too the strongest λ gives a ramp in x
+instead of a flat line).
 
 How this relates to the optimisers' own switches:
 
 * `torch.optim.Adam(weight_decay=wd)` adds wd·θ to the gradient before Adam's
   moment estimates, i.e. it is this same *coupled* L2 with wd = 2λ, but applied
-  to every parameter, biases included.
-* `torch.optim.AdamW(weight_decay=wd)` is *decoupled*: it shrinks θ ← θ(1 − lr·wd)
-  outside the adaptive step, so a weight's decay no longer depends on how large
-  its gradients have been. That is `RunConfig.weight_decay` here (weights only),
-  and it is not the same as adding a penalty to the loss.
+  to every parameter, biases included. Adam then divides each coordinate's step by
+  the running size of its gradient, so a weight the data leave alone feels the
+  penalty at full strength: it drifts towards zero at about lr per step.
+* With plain SGD (`optimizer="sgd"`) the same penalty is classic weight decay: each
+  weight shrinks by 2·lr·λ of itself per step, in proportion to λ.
+* `torch.optim.AdamW(weight_decay=wd)` is *decoupled*: at each step, before the
+  adaptive update, it multiplies θ by (1 − lr·wd), whatever the gradients. That
+  is `RunConfig.weight_decay` here (weights only); it is not the same as adding a
+  penalty to the loss (Loshchilov and Hutter, 2019).
 
-Both `fit` and `fit_many` run one implementation: the forward and backward pass
-of the MLP are written out as batched matrix products over a stack of models,
-with the parameters of each model in one flat row, and Adam applied to the whole
-stack at once. `fit` is a stack of one. Each model draws its initialisation,
-batch order and dropout masks from its own streams seeded by its config, so its
-numbers do not depend on which other models share the stack.
+`fit` and `fit_many` run one implementation (`regviz.stack`): many models
+trained in lockstep, `fit` being a stack of one.
 
-What a history records per epoch: the training MSE is the mean of the squared
+What a history records: after an epoch, the training MSE is the mean of the squared
 errors over that epoch's minibatches as they were trained on (train mode, dropout
-active, penalty excluded), the validation MSE is one pass over the validation set
-in eval mode after the epoch.
+active, penalty excluded) and the validation MSE one pass over the validation set
+in eval mode. Runs of more than `MAX_RECORDS` epochs (small training sets get many
+short epochs) record every k-th epoch, the training MSE then averaging the k
+epochs since the last record; `History.epochs` says which epochs were recorded.
 """
 
 from __future__ import annotations
 
-import contextlib
-import math
 import time
-from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 from torch import nn
 
 from regviz.config import RunConfig
 from regviz.data import Dataset, make_dataset
-from regviz.model import (
-    HIDDEN,
-    LEAKY_SLOPE,
-    N_HIDDEN_LAYERS,
-    PARAMETER_LAYOUT,
-    build_mlp,
-    vector_to_model,
-    weight_mask,
+from regviz.device import (  # noqa: F401  (choose_device and describe_device are public here)
+    choose_device,
+    describe_device,
+    flush_denormals,
+    one_thread_for_one_model,
 )
+from regviz.model import vector_to_model
+from regviz.stack import Stack, group_key
 
-ADAM_BETAS = (0.9, 0.999)
-ADAM_EPS = 1e-8
-_STREAMS = {"order": 1, "dropout": 2}
-
-
-def choose_device(preferred: str | torch.device | None = None) -> torch.device:
-    """CUDA when available, then Apple's MPS, else the CPU; `preferred` overrides."""
-    if preferred is not None:
-        device = torch.device(preferred)
-        if device.type == "cuda" and not torch.cuda.is_available():
-            raise ValueError("device 'cuda' was asked for but no CUDA GPU is available")
-        if device.type == "mps" and not torch.backends.mps.is_available():
-            raise ValueError("device 'mps' was asked for but MPS is not available")
-        return device
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+#: At most this many history records per run; longer runs record every k-th epoch.
+MAX_RECORDS = 200
 
 
-def describe_device(device: torch.device) -> str:
-    """A reader-facing name, e.g. 'CUDA GPU (NVIDIA H100)' or 'CPU (2 threads)'."""
-    if device.type == "cuda":
-        return f"CUDA GPU ({torch.cuda.get_device_name(device)})"
-    if device.type == "mps":
-        return "Apple GPU (MPS)"
-    return f"CPU ({torch.get_num_threads()} threads)"
+def record_every(epochs: int) -> int:
+    """Record every k-th epoch so that a run keeps at most MAX_RECORDS history entries."""
+    return -(-epochs // MAX_RECORDS)
 
 
 @dataclass(frozen=True)
 class History:
-    """One float per epoch."""
+    """One float per recorded epoch; `epochs` names them (empty: every epoch, 1, 2, …)."""
 
     train_loss: tuple[float, ...]
     val_loss: tuple[float, ...]
+    epochs: tuple[int, ...] = ()
+
+    @property
+    def epoch_numbers(self) -> tuple[int, ...]:
+        return self.epochs or tuple(range(1, len(self.val_loss) + 1))
 
 
 @dataclass(frozen=True)
 class Progress:
-    """What a progress callback receives: after setup (epoch 0) and after every epoch."""
+    """What a progress callback receives: after setup (epoch 0) and after every record.
+
+    `parameters()` returns a copy of every model's current parameters, shape
+    (M, 8,513), for callers that draw a run while it learns.
+    """
 
     epoch: int
     epochs: int
@@ -105,6 +91,7 @@ class Progress:
     configs: tuple[RunConfig, ...]
     train_loss: tuple[float, ...]
     val_loss: tuple[float, ...]
+    parameters: Callable[[], np.ndarray] | None = field(default=None, repr=False, compare=False)
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -125,7 +112,13 @@ class TrainingDiverged(RuntimeError):
 
 @dataclass
 class TrainedRun:
-    """A finished run: its config, the model (eval mode, CPU) and what happened on the way."""
+    """A finished run: its config, the model (eval mode, CPU) and what happened on the way.
+
+    `snapshots` maps an epoch (0: the initialisation) to the parameters then, for the
+    epochs asked for with `fit(..., snapshots=…)`; `norms` holds ‖·‖_F of each named
+    tensor (columns in `regviz.layout.PARAMETER_LAYOUT` order) at epoch 0 and at each
+    recorded epoch, when asked for with `fit(..., norms=True)`.
+    """
 
     config: RunConfig
     model: nn.Module
@@ -134,11 +127,18 @@ class TrainedRun:
     device: str = "cpu"
     seconds: float = float("nan")
     initial_draws: int = 1
+    snapshots: dict[int, np.ndarray] = field(default_factory=dict)
+    norms: np.ndarray | None = None
 
     @property
     def parameters(self) -> np.ndarray:
         """The trained parameters as one vector, in `parameters_to_vector` order."""
         return nn.utils.parameters_to_vector(self.model.parameters()).detach().cpu().numpy()
+
+    @property
+    def norm_epochs(self) -> tuple[int, ...]:
+        """The epoch of each row of `norms`."""
+        return (0, *self.history.epoch_numbers)
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         """The model's prediction (eval mode, no dropout) at the given x, in data units."""
@@ -148,201 +148,137 @@ class TrainedRun:
             return self.model(torch.from_numpy(values)).numpy().reshape(-1).astype(np.float64)
 
 
-def stream_seed(seed: int, stream: str) -> int:
-    """An independent 63-bit seed for one of a run's random streams."""
-    state = np.random.SeedSequence([seed, _STREAMS[stream]]).generate_state(2, np.uint32)
-    return int(state[0]) << 31 ^ int(state[1])
-
-
-@contextlib.contextmanager
-def flush_denormals() -> Iterator[None]:
-    """Strong penalties push Adam's state into subnormal floats, which are very slow on CPUs."""
-    supported = torch.set_flush_denormal(True)
-    try:
-        yield
-    finally:
-        if supported:
-            torch.set_flush_denormal(False)
-
-
-def _group_key(config: RunConfig) -> tuple:
-    return (config.epochs, config.batch_size, config.lr, config.dropout > 0)
-
-
-class _Stack:
-    """M models trained in lockstep; row i of every (M, …) tensor belongs to config i."""
-
-    def __init__(self, configs: Sequence[RunConfig], dataset: Dataset, device: torch.device):
-        self.configs = tuple(configs)
-        self.device = device
-        first = configs[0]
-        self.epochs, self.batch_size, self.lr = first.epochs, first.batch_size, first.lr
-        self.has_dropout = first.dropout > 0
-        count = len(configs)
-
-        models = [build_mlp(0.0, seed=config.seed) for config in configs]
-        self.initial_draws = [model.initial_draws for model in models]
-        initial = torch.stack([nn.utils.parameters_to_vector(m.parameters()) for m in models])
-        self.initial = initial.detach().numpy().copy()
-        self.params = initial.detach().to(device).contiguous()
-        self.exp_avg = torch.zeros_like(self.params)
-        self.exp_avg_sq = torch.zeros_like(self.params)
-        self.step_count = 0
-
-        weights = torch.as_tensor(weight_mask(), dtype=torch.float32, device=device)
-        column = lambda name: torch.tensor(  # noqa: E731
-            [getattr(c, name) for c in configs], dtype=torch.float32, device=device
-        ).unsqueeze(1)
-        self.l2_grad = 2 * column("l2") * weights if any(c.l2 for c in configs) else None
-        self.l1_grad = column("l1") * weights if any(c.l1 for c in configs) else None
-        self.decay = (
-            1 - self.lr * column("weight_decay") * weights
-            if any(c.weight_decay for c in configs)
-            else None
-        )
-        self.keep_threshold = [round(c.dropout * 2**16) - 2**15 for c in configs]
-        self.keep_scale = [0.0 if c.dropout == 1 else 1 / (1 - c.dropout) for c in configs]
-        self.mask_buffer: torch.Tensor | None = None
-
-        self.x_train = torch.tensor(dataset.x_train, device=device)
-        self.y_train = torch.tensor(dataset.y_train, device=device)
-        self.x_val = torch.tensor(dataset.x_val, device=device).expand(count, -1)
-        self.y_val = torch.tensor(dataset.y_val, device=device).expand(count, -1)
-        self.order_streams = [
-            torch.Generator().manual_seed(stream_seed(c.seed, "order")) for c in configs
-        ]
-        self.mask_streams = [
-            torch.Generator(device=device).manual_seed(stream_seed(c.seed, "dropout"))
-            for c in configs
-        ]
-        self._views()
-
-    def _views(self) -> None:
-        """Per-layer (M, out, in) views into the flat parameter rows."""
-        count, start = len(self.configs), 0
-        self.layers: list[tuple[torch.Tensor, torch.Tensor]] = []
-        tensors = []
-        for _, shape in PARAMETER_LAYOUT:
-            size = math.prod(shape)
-            tensors.append(self.params[:, start : start + size].view(count, *shape))
-            start += size
-        for index in range(0, len(tensors), 2):
-            weight, bias = tensors[index], tensors[index + 1]
-            self.layers.append((weight, bias.unsqueeze(1)))
-
-    def _forward(self, x: torch.Tensor, masks: Sequence[torch.Tensor] | None):
-        """x: (M, b). Returns every layer's pre-activation and input.
-
-        The one-wide first and last layers are written as broadcasts and sums rather
-        than matrix products: batched GEMV kernels round differently for a stack of
-        one than for a stack of many, and this keeps a model's numbers independent
-        of the stack it is trained in.
-        """
-        (w_in, b_in), *middle, (w_out, b_out) = self.layers
-        inputs = [x.unsqueeze(2)]
-        pre_activations = [torch.addcmul(b_in, inputs[0], w_in.transpose(1, 2))]
-        for depth, (weight, bias) in enumerate([*middle, (w_out, b_out)], start=1):
-            hidden = F.leaky_relu(pre_activations[-1], LEAKY_SLOPE)
-            if masks is not None:
-                hidden = hidden * masks[depth - 1]
-            inputs.append(hidden)
-            if depth < N_HIDDEN_LAYERS:
-                pre_activations.append(torch.baddbmm(bias, hidden, weight.transpose(1, 2)))
-            else:
-                pre_activations.append((hidden * weight).sum(2, keepdim=True) + bias)
-        return pre_activations, inputs
-
-    def _epoch_masks(self, n: int) -> torch.Tensor | None:
-        """Each model's keep/scale masks for a whole epoch, one row per training sample.
-
-        A mask entry compares 16 random bits with round(p·2¹⁶), so p is honoured to
-        within 1/65,536; drawing 64 bits at a time is four times cheaper than a float each.
-        """
-        if not self.has_dropout:
-            return None
-        width = N_HIDDEN_LAYERS * HIDDEN
-        if self.mask_buffer is None or self.mask_buffer.shape[1] != n:
-            self.mask_buffer = torch.empty(len(self.configs), n, width, device=self.device)
-            self.bits_buffer = torch.empty(n * width // 4, dtype=torch.int64, device=self.device)
-        for row, stream in enumerate(self.mask_streams):
-            self.bits_buffer.random_(-(2**63), None, generator=stream)
-            bits = self.bits_buffer.view(torch.int16).view(n, width)
-            keep = bits >= self.keep_threshold[row]
-            self.mask_buffer[row].copy_(keep).mul_(self.keep_scale[row])
-        return self.mask_buffer
-
-    def train_epoch(self) -> torch.Tensor:
-        """One pass over the training set; returns each model's mean training MSE, shape (M,)."""
-        n = self.x_train.shape[0]
-        order = torch.stack([torch.randperm(n, generator=g) for g in self.order_streams])
-        order = order.to(self.device)
-        x_epoch, y_epoch = self.x_train[order], self.y_train[order]
-        masks = self._epoch_masks(n)
-        squared_error_sum = torch.zeros(len(self.configs), device=self.device)
-        beta1, beta2 = ADAM_BETAS
-        for start in range(0, n, self.batch_size):
-            stop = min(start + self.batch_size, n)
-            batch_masks = None
-            if masks is not None:
-                batch_masks = masks[:, start:stop].split(HIDDEN, dim=2)
-            pre, inputs = self._forward(x_epoch[:, start:stop], batch_masks)
-            error = F.relu(pre[-1]).squeeze(2) - y_epoch[:, start:stop]
-            squared_error_sum += error.square().sum(1)
-
-            # Backward pass, written out: dJ/dz for each layer from the output down.
-            grad_z = torch.ops.aten.threshold_backward(
-                error.unsqueeze(2) * (2.0 / (stop - start)), pre[-1], 0.0
-            )
-            grads: list[torch.Tensor] = []
-            for depth in range(N_HIDDEN_LAYERS, -1, -1):
-                weight, _ = self.layers[depth]
-                grads.append(grad_z.sum(1))
-                if depth in (0, N_HIDDEN_LAYERS):  # one-wide layers: see _forward
-                    weight_grad = (grad_z.transpose(1, 2) * inputs[depth].transpose(1, 2)).sum(2)
-                    grads.append(weight_grad.flatten(1))
-                else:
-                    grads.append(torch.bmm(grad_z.transpose(1, 2), inputs[depth]).flatten(1))
-                if depth == 0:
-                    break
-                if depth == N_HIDDEN_LAYERS:
-                    grad_hidden = grad_z * weight
-                else:
-                    grad_hidden = torch.bmm(grad_z, weight)
-                if batch_masks is not None:
-                    grad_hidden = grad_hidden * batch_masks[depth - 1]
-                grad_z = torch.ops.aten.leaky_relu_backward(
-                    grad_hidden, pre[depth - 1], LEAKY_SLOPE, False
-                )
-            grad = torch.cat(grads[::-1], dim=1)
-            self._adam_step(grad, beta1, beta2)
-        return squared_error_sum / n
-
-    def _adam_step(self, grad: torch.Tensor, beta1: float, beta2: float) -> None:
-        if self.l2_grad is not None:
-            grad.addcmul_(self.l2_grad, self.params)
-        if self.l1_grad is not None:
-            grad.addcmul_(self.l1_grad, self.params.sign())
-        if self.decay is not None:
-            self.params.mul_(self.decay)
-        self.step_count += 1
-        self.exp_avg.lerp_(grad, 1 - beta1)
-        self.exp_avg_sq.mul_(beta2).addcmul_(grad, grad, value=1 - beta2)
-        bias_correction1 = 1 - beta1**self.step_count
-        bias_correction2_sqrt = math.sqrt(1 - beta2**self.step_count)
-        denominator = (self.exp_avg_sq.sqrt() / bias_correction2_sqrt).add_(ADAM_EPS)
-        self.params.addcdiv_(self.exp_avg, denominator, value=-self.lr / bias_correction1)
-
-    def validation_mse(self) -> torch.Tensor:
-        pre, _ = self._forward(self.x_val, None)
-        return (F.relu(pre[-1]).squeeze(2) - self.y_val).square().mean(1)
+def _batches(config: RunConfig) -> int:
+    return -(-config.n_train // config.batch_size)
 
 
 def _grouped(configs: Sequence[RunConfig]) -> list[list[int]]:
-    """Indices of configs that can share a stack (same epochs, batch size, lr, dropout on/off)."""
+    """Indices of configs that can share a stack (`regviz.stack.group_key`)."""
     groups: dict[tuple, list[int]] = {}
     for index, config in enumerate(configs):
-        groups.setdefault(_group_key(config), []).append(index)
+        groups.setdefault(group_key(config), []).append(index)
     return list(groups.values())
+
+
+class _Recorder:
+    """One stack's history, snapshots and norms while it trains."""
+
+    def __init__(self, stack: Stack, snapshots: Sequence[int], norms: bool):
+        count = len(stack.configs)
+        self.every = record_every(stack.epochs)
+        records = stack.epochs // self.every + (stack.epochs % self.every > 0)
+        self.train = np.full((count, records), np.nan)
+        self.val = np.full((count, records), np.nan)
+        self.epochs: list[int] = []
+        self.wanted = {epoch for epoch in snapshots if 0 <= epoch <= stack.epochs}
+        self.snapshots: dict[int, np.ndarray] = {}
+        self.norms = [stack.norms()] if norms else None
+        self.squared_sum = np.zeros(count)
+        self.epochs_summed = 0
+        self.snapshot(stack, 0)
+
+    def snapshot(self, stack: Stack, epoch: int) -> None:
+        if epoch in self.wanted:
+            self.snapshots[epoch] = stack.parameters()
+
+    def due(self, epoch: int, last: int) -> bool:
+        return epoch % self.every == 0 or epoch == last
+
+    def add_epoch(self, train_mse: np.ndarray) -> None:
+        self.squared_sum += train_mse
+        self.epochs_summed += 1
+
+    def record(self, stack: Stack, epoch: int, val_mse: np.ndarray) -> np.ndarray:
+        """Close a record; returns the training MSE it holds."""
+        row = len(self.epochs)
+        train = self.squared_sum / self.epochs_summed
+        self.train[:, row], self.val[:, row] = train, val_mse
+        self.epochs.append(epoch)
+        self.squared_sum[:] = 0
+        self.epochs_summed = 0
+        if self.norms is not None:
+            self.norms.append(stack.norms())
+        return train
+
+    def history(self, row: int) -> History:
+        done = len(self.epochs)
+        epochs = tuple(self.epochs) if self.every > 1 else ()
+        return History(
+            tuple(float(v) for v in self.train[row, :done]),
+            tuple(float(v) for v in self.val[row, :done]),
+            epochs,
+        )
+
+
+@dataclass
+class _Work:
+    """Progress across the groups of one `fit_many` call, in minibatch steps."""
+
+    total: int
+    done: int = 0
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total
+
+
+def _train_group(
+    stack: Stack,
+    recorder: _Recorder,
+    progress: ProgressCallback | None,
+    work: _Work,
+) -> dict[int, int]:
+    """Train one stack to its last epoch; returns row → epoch for the rows that diverged."""
+    group, steps = stack.configs, len(stack.configs) * _batches(stack.configs[0])
+    diverged: dict[int, int] = {}
+    alive = np.ones(len(group), dtype=bool)
+
+    def report(epoch: int, train: tuple[float, ...], val: tuple[float, ...]) -> None:
+        if progress is not None:
+            event = Progress(
+                epoch, stack.epochs, work.fraction, group, train, val, stack.parameters
+            )
+            progress(event)
+
+    report(0, (), ())
+    for epoch in range(1, stack.epochs + 1):
+        recorder.add_epoch(stack.train_epoch().cpu().numpy())
+        recorder.snapshot(stack, epoch)
+        work.done += steps
+        if not recorder.due(epoch, stack.epochs):
+            continue
+        val = stack.validation_mse().cpu().numpy()
+        train = recorder.record(stack, epoch, val)
+        finite = np.isfinite(train) & np.isfinite(val) & stack.finite()
+        diverged.update({int(row): epoch for row in np.flatnonzero(alive & ~finite)})
+        alive &= finite
+        if not alive.any():  # all diverged: count the group's remaining work as done
+            work.done += steps * (stack.epochs - epoch)
+        report(epoch, tuple(float(v) for v in train), tuple(float(v) for v in val))
+        if not alive.any():
+            break
+    return diverged
+
+
+def _trained_run(
+    stack: Stack, recorder: _Recorder, row: int, final: np.ndarray, seconds: float
+) -> TrainedRun:
+    config = stack.configs[row]
+    return TrainedRun(
+        config=config,
+        model=vector_to_model(final[row], config.dropout),
+        history=recorder.history(row),
+        initial_parameters=stack.initial[row],
+        device=str(stack.device),
+        seconds=seconds,
+        initial_draws=stack.initial_draws[row],
+        snapshots={epoch: values[row] for epoch, values in sorted(recorder.snapshots.items())},
+        norms=(
+            np.stack([norms[row] for norms in recorder.norms]).astype(np.float32)
+            if recorder.norms is not None
+            else None
+        ),
+    )
 
 
 def fit_many(
@@ -350,11 +286,17 @@ def fit_many(
     progress: ProgressCallback | None = None,
     device: str | torch.device | None = None,
     dataset: Dataset | None = None,
+    *,
+    snapshots: Sequence[int] = (),
+    norms: bool = False,
 ) -> list[TrainedRun]:
     """Train many configs at once, stacked; results in the order of `configs`.
 
-    Raises `TrainingDiverged` for the first run that diverged, after the others
-    have finished; those are in its `completed` attribute.
+    `snapshots`: epochs (0 = the initialisation) at which to keep every run's
+    parameters (`TrainedRun.snapshots`); `norms`: record each tensor's Frobenius
+    norm at every recorded epoch (`TrainedRun.norms`). Both are off by default and
+    then cost nothing. Raises `TrainingDiverged` for the first run that diverged,
+    after the others have finished; those are in its `completed` attribute.
     """
     if not configs:
         return []
@@ -364,63 +306,24 @@ def fit_many(
     dataset = dataset or make_dataset()
     device = choose_device(device)
     groups = _grouped(configs)
-    total_work = sum(len(g) * configs[g[0]].epochs for g in groups)
-    done_work = 0
+    # Work is counted in minibatch steps: a small training set has many short epochs.
+    work = _Work(sum(len(g) * configs[g[0]].epochs * _batches(configs[g[0]]) for g in groups))
     results: dict[int, TrainedRun] = {}
     diverged: dict[int, int] = {}
     with torch.no_grad(), flush_denormals():
         for indices in groups:
             started = time.perf_counter()
-            group = [configs[i] for i in indices]
-            stack = _Stack(group, dataset, device)
-            train_history = np.full((len(group), stack.epochs), np.nan)
-            val_history = np.full((len(group), stack.epochs), np.nan)
-            if progress is not None:
-                progress(Progress(0, stack.epochs, done_work / total_work, tuple(group), (), ()))
-            alive = np.ones(len(group), dtype=bool)
-            for epoch in range(stack.epochs):
-                train_mse = stack.train_epoch()
-                val_mse = stack.validation_mse()
-                finite_params = torch.isfinite(stack.params).all(1)
-                train_np, val_np = train_mse.cpu().numpy(), val_mse.cpu().numpy()
-                finite = np.isfinite(train_np) & np.isfinite(val_np) & finite_params.cpu().numpy()
-                for row in np.flatnonzero(alive & ~finite):
-                    diverged[indices[row]] = epoch + 1
-                alive &= finite
-                train_history[:, epoch], val_history[:, epoch] = train_np, val_np
-                done_work += len(group)
-                if not alive.any():  # all diverged: count the group's remaining work as done
-                    done_work += len(group) * (stack.epochs - epoch - 1)
-                if progress is not None:
-                    progress(
-                        Progress(
-                            epoch + 1,
-                            stack.epochs,
-                            done_work / total_work,
-                            tuple(group),
-                            tuple(float(v) for v in train_np),
-                            tuple(float(v) for v in val_np),
-                        )
-                    )
-                if not alive.any():
-                    break
-            seconds = (time.perf_counter() - started) / len(group)
-            final = stack.params.cpu().numpy()
+            stack = Stack([configs[i] for i in indices], dataset, device)
+            recorder = _Recorder(stack, snapshots, norms)
+            with one_thread_for_one_model(len(indices), device):
+                lost = _train_group(stack, recorder, progress, work)
+            seconds = (time.perf_counter() - started) / len(indices)
+            final = stack.parameters()
             for row, index in enumerate(indices):
-                if index in diverged:
-                    continue
-                results[index] = TrainedRun(
-                    config=configs[index],
-                    model=vector_to_model(final[row], configs[index].dropout),
-                    history=History(
-                        tuple(float(v) for v in train_history[row]),
-                        tuple(float(v) for v in val_history[row]),
-                    ),
-                    initial_parameters=stack.initial[row],
-                    device=str(device),
-                    seconds=seconds,
-                    initial_draws=stack.initial_draws[row],
-                )
+                if row in lost:
+                    diverged[index] = lost[row]
+                else:
+                    results[index] = _trained_run(stack, recorder, row, final, seconds)
     if diverged:
         first = min(diverged)
         completed = [results[i] for i in sorted(results)]
@@ -433,6 +336,21 @@ def fit(
     progress: ProgressCallback | None = None,
     device: str | torch.device | None = None,
     dataset: Dataset | None = None,
+    *,
+    snapshots: Sequence[int] = (),
+    norms: bool = False,
 ) -> TrainedRun:
-    """Train one config; `progress` is called after setup and after every epoch."""
-    return fit_many([config], progress=progress, device=device, dataset=dataset)[0]
+    """Train one config; `progress` is called after setup and after every recorded epoch.
+
+    `snapshots` and `norms` as in `fit_many`: for example
+    `fit(config, snapshots=(0, 1, 10, 100), norms=True)` keeps the parameters after
+    those epochs and every tensor's norm per epoch.
+    """
+    return fit_many(
+        [config],
+        progress=progress,
+        device=device,
+        dataset=dataset,
+        snapshots=snapshots,
+        norms=norms,
+    )[0]

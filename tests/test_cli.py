@@ -1,10 +1,18 @@
 """The command line's happy paths (bad input is pinned in test_cli_validation.py)."""
 
+from regviz.config import canonical_configs
+
 
 def test_verify_passes_on_the_shipped_checkpoints(cli):
     result = cli("verify")
     assert result.returncode == 0, result.stderr
-    assert result.stdout.startswith("ok: 81 runs")
+    assert result.stdout.startswith(f"ok: {len(canonical_configs())} runs")
+
+
+def test_train_accepts_fewer_training_points_and_keeps_the_number_of_steps(cli):
+    result = cli("train", "--n-train", "300", "--epochs", "4")
+    assert result.returncode == 0, result.stderr
+    assert "n-300_ep-4" in result.stdout
 
 
 def test_train_shows_a_progress_bar_and_prints_a_summary(cli):

@@ -77,3 +77,16 @@ def test_reading_the_formula_does_not_import_scikit_learn():
     code = "import sys, regviz.data as d; d.make_signal().latex(); print('sklearn' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_split_is_scikit_learns_train_test_split_to_the_index():
+    """We split in numpy (a training worker should not load scikit-learn); it must agree."""
+    from sklearn.model_selection import train_test_split
+
+    from regviz.data import N_POINTS, SPLIT_SEED, VAL_FRACTION, split_indices
+
+    points = np.arange(N_POINTS)
+    train, val = train_test_split(points, test_size=VAL_FRACTION, random_state=SPLIT_SEED)
+    ours_train, ours_val = split_indices(N_POINTS, VAL_FRACTION, SPLIT_SEED)
+    np.testing.assert_array_equal(ours_train, train)
+    np.testing.assert_array_equal(ours_val, val)

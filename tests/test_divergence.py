@@ -22,10 +22,8 @@ import math
 import numpy as np
 import pytest
 
-import regviz.train
 from regviz.config import RunConfig
 from regviz.data import Dataset, make_dataset
-from regviz.live import TrainingService
 from regviz.train import Progress, TrainingDiverged, fit, fit_many
 
 EPOCHS = 4
@@ -120,22 +118,3 @@ def test_a_diverged_run_in_a_shared_stack_does_not_stop_its_neighbours(
     assert survivor.config == healthy
     assert len(survivor.history.val_loss) == EPOCHS
     assert all(math.isfinite(v) for v in survivor.history.val_loss)
-
-
-def test_the_service_neither_caches_nor_returns_a_diverged_run(
-    huge_targets: Dataset, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The real service path (`_train_now` → `fit`), fed the overflowing data."""
-    monkeypatch.setattr(regviz.train, "make_dataset", lambda: huge_targets)
-    service = TrainingService(max_concurrent=1, max_waiting=2, cache_size=4)
-    config = RunConfig(epochs=EPOCHS)
-    progress = Recorder()
-    with pytest.raises(TrainingDiverged) as error:
-        service.train(config, progress=progress, device="cpu")
-    assert error.value.epoch == 1
-    assert service.cached(config) is None
-    assert service.cache_keys() == []
-    assert (service.running, service.waiting) == (0, 0)
-    with pytest.raises(TrainingDiverged):  # asked again, it trains again rather than recall
-        service.train(config, device="cpu")
-    assert service.cache_keys() == []

@@ -16,6 +16,7 @@ import regviz
 from regviz import store
 from regviz.config import RunConfig
 from regviz.export import (
+    SETTING_COLUMNS,
     history_csv,
     predictions_csv,
     reproduce_snippet,
@@ -24,7 +25,7 @@ from regviz.export import (
 from regviz.layout import N_PARAMETERS, PARAMETER_LAYOUT
 from regviz.views import PREDICTION_GRID
 
-SETTINGS = ["run_id", "l2", "dropout", "l1", "weight_decay", "seed"]
+SETTINGS = list(SETTING_COLUMNS)
 
 
 @pytest.fixture(scope="module")
@@ -165,7 +166,7 @@ def test_snippet_uses_only_the_public_api():
 def test_export_module_stays_off_torch():
     code = (
         "import sys; from regviz import export, store; "
-        "v = next(iter(store.load_views().runs.values())); "
+        'v = store.load_views().runs["l2-0_p-0_s0"]; '
         "export.weights_file(v); export.history_csv([v]); export.predictions_csv([v]); "
         "export.reproduce_snippet(v.config); "
         "print(any(m in sys.modules for m in ('torch', 'scipy', 'sklearn')))"

@@ -27,6 +27,7 @@ from pathlib import Path
 import pytest
 
 from regviz import store
+from regviz.config import canonical_configs
 
 ROOT = Path(__file__).resolve().parent.parent
 ONLY = ("l2-0.01_p-0_s0", "l2-0_p-0_s1")
@@ -88,7 +89,7 @@ def assert_previous_set_intact(directory: Path, before: dict[str, bytes]) -> Non
         assert after.get(name) == data, f"{name} changed or vanished"
     assert store.verify(directory) == []
     loaded = store.load_views(directory)
-    assert loaded.problems == [] and len(loaded.runs) == 81
+    assert loaded.problems == [] and len(loaded.runs) == len(canonical_configs())
     run = store.load_pretrained(l2=0.01, seed=0, directory=directory)
     assert len(run.history.val_loss) == 100
 

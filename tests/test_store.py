@@ -48,9 +48,19 @@ def test_reading_views_imports_neither_torch_nor_scipy_nor_sklearn():
     assert out.stdout.split() == [str(len(canonical_configs())), "False"]
 
 
-def test_pretrained_stays_small():
+def test_pretrained_stays_under_15_mb():
+    """Every run, its snapshots and the small-data sweeps must fit a light repository."""
     total = sum(p.stat().st_size for p in store.PRETRAINED_DIR.rglob("*") if p.is_file())
-    assert total < 8 * 2**20
+    assert total < 15 * 2**20
+
+
+def test_full_data_runs_keep_weights_and_snapshots_and_small_data_runs_only_densities():
+    views = store.load_views().runs
+    for run_id, view in views.items():
+        if view.config.n_train == 8000:
+            assert view.parameters is not None and view.snapshot_epochs, run_id
+        else:
+            assert view.parameters is None and view.weight_counts.sum() > 0, run_id
 
 
 def test_manifest_is_plain_json_without_nan():

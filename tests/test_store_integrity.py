@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from regviz import store
-from regviz.config import RunConfig
+from regviz.config import RunConfig, canonical_configs
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = "l2-0.01_p-0_s1"
@@ -73,7 +73,7 @@ def test_the_intact_copy_verifies_and_loads_completely(copy: Path) -> None:
     assert store.verify(copy) == []
     loaded = store.load_views(copy)
     assert loaded.problems == []
-    assert len(loaded.runs) == len(manifest_of(copy)["runs"]) == 81
+    assert len(loaded.runs) == len(manifest_of(copy)["runs"]) == len(canonical_configs())
     assert loaded.data is not None
     assert sorted(loaded.inits) == [0, 1, 2]
 
@@ -98,7 +98,7 @@ def test_the_other_runs_still_load_when_one_file_is_damaged(copy: Path, damage: 
     loaded = store.load_views(copy)
     assert RUN not in loaded.runs
     assert loaded.view(RUN_CONFIG) is None
-    assert len(loaded.runs) == 80
+    assert len(loaded.runs) == len(canonical_configs()) - 1
     assert [p.path for p in loaded.problems] == [str(run_file(copy))]
     assert loaded.data is not None and len(loaded.inits) == 3
 
@@ -124,7 +124,7 @@ def test_a_damaged_initialisation_is_named_and_blocks_only_its_seed(copy: Path) 
     assert problem.command == store.REPAIR
     loaded = store.load_views(copy)
     assert sorted(loaded.inits) == [0, 2]
-    assert len(loaded.runs) == 81
+    assert len(loaded.runs) == len(canonical_configs())
     with pytest.raises(store.CheckpointError):
         store.load_pretrained(l2=0.01, seed=1, directory=copy)
 
@@ -136,7 +136,7 @@ def test_a_damaged_data_file_is_named_and_the_runs_still_load(copy: Path) -> Non
     assert problem.path == str(path)
     loaded = store.load_views(copy)
     assert loaded.data is None
-    assert len(loaded.runs) == 81
+    assert len(loaded.runs) == len(canonical_configs())
 
 
 def test_a_manifest_hash_that_does_not_match_its_file_is_named(copy: Path) -> None:
@@ -226,7 +226,7 @@ def test_a_manifest_config_that_is_not_a_valid_run_is_listed_not_loaded(
     assert RUN not in loaded.runs
     (problem,) = loaded.problems
     assert RUN in problem.path and "inconsistent" in problem.reason
-    assert len(loaded.runs) == 80
+    assert len(loaded.runs) == len(canonical_configs()) - 1
 
 
 def test_a_manifest_that_swaps_two_runs_is_caught(copy: Path) -> None:
@@ -346,4 +346,4 @@ def test_verify_command_names_a_missing_manifest(copy: Path, cli) -> None:
 def test_verify_command_passes_on_the_intact_copy(copy: Path, cli) -> None:
     result = cli("verify", "--dir", str(copy))
     assert result.returncode == 0, result.stderr
-    assert "ok: 81 runs" in result.stdout
+    assert f"ok: {len(canonical_configs())} runs" in result.stdout

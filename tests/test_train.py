@@ -12,13 +12,13 @@ from torch import nn
 from regviz.config import RunConfig
 from regviz.data import Dataset, make_dataset
 from regviz.model import HIDDEN, N_HIDDEN_LAYERS, build_mlp
+from regviz.stack import stream_seed
 from regviz.train import (
     Progress,
     TrainedRun,
     choose_device,
     fit,
     fit_many,
-    stream_seed,
 )
 
 N_SMALL = 320  # five minibatches of 64
@@ -37,7 +37,9 @@ def reference_parameters(config: RunConfig, data: Dataset) -> np.ndarray:
     model = build_mlp(config.dropout, seed=config.seed)
     weights = [p for n, p in model.named_parameters() if n.endswith("weight")]
     biases = [p for n, p in model.named_parameters() if n.endswith("bias")]
-    if config.weight_decay:
+    if config.optimizer == "sgd":
+        optimiser = torch.optim.SGD(model.parameters(), lr=config.lr, momentum=config.momentum)
+    elif config.weight_decay:
         optimiser = torch.optim.AdamW(
             [{"params": weights, "weight_decay": config.weight_decay}, {"params": biases}],
             lr=config.lr,
@@ -45,6 +47,7 @@ def reference_parameters(config: RunConfig, data: Dataset) -> np.ndarray:
         )
     else:
         optimiser = torch.optim.Adam(model.parameters(), lr=config.lr)
+    penalised = weights + biases if config.l2_biases else weights
     order = torch.Generator().manual_seed(stream_seed(config.seed, "order"))
     masks = torch.Generator().manual_seed(stream_seed(config.seed, "dropout"))
     x_all, y_all = torch.tensor(data.x_train), torch.tensor(data.y_train)
@@ -70,7 +73,7 @@ def reference_parameters(config: RunConfig, data: Dataset) -> np.ndarray:
                     hidden = hidden * chunk[:, depth * HIDDEN : (depth + 1) * HIDDEN]
             output = torch.relu(linears[-1](hidden)).squeeze(1)
             loss = ((output - y_all[rows]) ** 2).mean()
-            loss = loss + config.l2 * sum((w**2).sum() for w in weights)
+            loss = loss + config.l2 * sum((w**2).sum() for w in penalised)
             loss = loss + config.l1 * sum(w.abs().sum() for w in weights)
             optimiser.zero_grad()
             loss.backward()
@@ -87,6 +90,9 @@ def reference_parameters(config: RunConfig, data: Dataset) -> np.ndarray:
         RunConfig(weight_decay=1.0, epochs=2, seed=0),
         RunConfig(dropout=0.3, epochs=2, seed=1),
         RunConfig(dropout=0.7, l2=1e-3, epochs=2, seed=2, batch_size=50),
+        RunConfig(optimizer="sgd", lr=1e-3, momentum=0.95, l2=1e-2, epochs=2, seed=0),
+        RunConfig(optimizer="sgd", lr=1e-3, epochs=2, seed=1),
+        RunConfig(l2=0.1, l2_biases=True, epochs=2, seed=2),
     ],
     ids=lambda c: c.run_id,
 )
@@ -175,3 +181,40 @@ def test_device_defaults_to_cpu_here_and_a_missing_cuda_is_a_clear_error():
 def test_fit_many_rejects_something_that_is_not_a_config():
     with pytest.raises(TypeError, match="RunConfig"):
         fit_many([{"l2": 0.1}])
+
+
+def test_a_run_on_fewer_points_sees_only_its_nested_subset(small):
+    from regviz.data import training_subset
+
+    few = fit(RunConfig(n_train=64, epochs=3), dataset=small)
+    x, y = small.training_points(64)
+    expected = reference_parameters(
+        RunConfig(epochs=3), Dataset(x, y, small.x_val, small.y_val, small.signal, 0.25)
+    )
+    np.testing.assert_allclose(few.parameters, expected, rtol=0, atol=2e-6)
+    assert set(training_subset(100)) <= set(training_subset(300)) <= set(training_subset(1000))
+
+
+def test_snapshots_and_norms_are_taken_when_asked_and_cost_nothing_otherwise(small):
+    plain = fit(RunConfig(l2=1e-3, epochs=3), dataset=small)
+    assert plain.snapshots == {} and plain.norms is None
+    run = fit(RunConfig(l2=1e-3, epochs=3), dataset=small, snapshots=(0, 2, 3, 50), norms=True)
+    np.testing.assert_array_equal(run.parameters, plain.parameters)
+    assert sorted(run.snapshots) == [0, 2, 3], "epochs beyond the run are ignored"
+    np.testing.assert_array_equal(run.snapshots[0], run.initial_parameters)
+    np.testing.assert_array_equal(run.snapshots[3], run.parameters)
+    assert run.norms.shape == (4, 8) and run.norm_epochs == (0, 1, 2, 3)
+    first_weight = run.parameters[:HIDDEN]
+    assert run.norms[-1, 0] == pytest.approx(np.linalg.norm(first_weight), rel=1e-5)
+
+
+def test_a_long_run_records_every_kth_epoch_and_its_last(small, monkeypatch):
+    from regviz import train
+
+    monkeypatch.setattr(train, "MAX_RECORDS", 4)
+    events = []
+    run = fit(RunConfig(epochs=10), dataset=small, progress=events.append)
+    assert run.history.epochs == (3, 6, 9, 10)
+    assert run.history.epoch_numbers == (3, 6, 9, 10)
+    assert [e.epoch for e in events] == [0, 3, 6, 9, 10]
+    assert events[-1].parameters().shape == (1, 8513)

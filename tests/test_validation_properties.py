@@ -17,9 +17,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from regviz.config import BOUNDS, RunConfig, check_setting
+from regviz.config import BOUNDS, CHOICES, RunConfig, check_setting
 
-FIELDS = tuple(field.name for field in fields(RunConfig))
+ALL_FIELDS = tuple(field.name for field in fields(RunConfig))
+FIELDS = tuple(name for name in ALL_FIELDS if name in BOUNDS)
 FLOAT_FIELDS = tuple(name for name in FIELDS if not BOUNDS[name].integer)
 INT_FIELDS = tuple(name for name in FIELDS if BOUNDS[name].integer)
 PROPERTY = settings(max_examples=60, deadline=None)
@@ -36,7 +37,13 @@ def inside(name: str) -> st.SearchStrategy:
     bound = BOUNDS[name]
     if bound.integer:
         return st.integers(int(bound.low), int(bound.high))
-    return st.floats(bound.low, bound.high, exclude_min=bound.low_open, allow_nan=False)
+    return st.floats(
+        bound.low,
+        bound.high,
+        exclude_min=bound.low_open,
+        exclude_max=bound.high_open,
+        allow_nan=False,
+    )
 
 
 def outside(name: str) -> st.SearchStrategy:
@@ -47,7 +54,7 @@ def outside(name: str) -> st.SearchStrategy:
             min_value=int(bound.high) + 1
         )
     below = st.floats(max_value=bound.low, exclude_max=not bound.low_open, allow_infinity=False)
-    above = st.floats(min_value=bound.high, exclude_min=True, allow_infinity=False)
+    above = st.floats(min_value=bound.high, exclude_min=not bound.high_open, allow_infinity=False)
     return below | above
 
 
@@ -168,7 +175,7 @@ def test_decoupled_decay_must_not_wipe_the_weights_in_one_step(
 
 @PROPERTY
 @given(
-    unknown=st.text(min_size=1, max_size=30).filter(lambda key: key not in FIELDS),
+    unknown=st.text(min_size=1, max_size=30).filter(lambda key: key not in ALL_FIELDS),
     value=st.floats(0.0, 1.0),
 )
 def test_from_dict_refuses_unknown_settings_by_name(unknown: str, value: float) -> None:
@@ -177,7 +184,7 @@ def test_from_dict_refuses_unknown_settings_by_name(unknown: str, value: float) 
     message = str(error.value)
     assert unknown in message
     assert "unknown setting" in message
-    for known in FIELDS:
+    for known in ALL_FIELDS:
         assert known in message
 
 
@@ -185,8 +192,11 @@ def test_from_dict_refuses_unknown_settings_by_name(unknown: str, value: float) 
 @given(data=st.data())
 def test_from_dict_round_trips_every_valid_config(data: st.DataObject) -> None:
     values = {name: data.draw(inside(name)) for name in FIELDS}
+    values |= {name: data.draw(st.sampled_from(CHOICES[name].options)) for name in CHOICES}
     if values["lr"] * values["weight_decay"] >= 1.0:
         values["weight_decay"] = 0.0
+    if values["optimizer"] != "sgd":
+        values["momentum"] = 0.0
     config = RunConfig(**values)
     assert RunConfig.from_dict(config.to_dict()) == config
     assert config.to_dict() == values
@@ -197,3 +207,38 @@ def test_a_config_cannot_be_changed_after_validation() -> None:
     config = RunConfig(l2=0.01)
     with pytest.raises(AttributeError):
         config.l2 = -1.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("name", sorted(CHOICES))
+def test_every_option_of_a_choice_is_accepted(name: str) -> None:
+    for option in CHOICES[name].options:
+        assert check_setting(name, option) == option
+
+
+@PROPERTY
+@given(name=st.sampled_from(sorted(CHOICES)), value=NOT_NUMBERS | st.floats() | st.integers())
+def test_anything_else_is_refused_for_a_choice_by_name(name: str, value: object) -> None:
+    if any(
+        value is option or (isinstance(value, str) and value == option)
+        for option in CHOICES[name].options
+    ):
+        return
+    with pytest.raises(ValueError) as error:
+        check_setting(name, value)
+    assert name in str(error.value) and CHOICES[name].describe() in str(error.value)
+
+
+def test_momentum_belongs_to_sgd() -> None:
+    assert RunConfig(optimizer="sgd", momentum=0.9).momentum == 0.9
+    with pytest.raises(ValueError, match="momentum is a setting of SGD"):
+        RunConfig(momentum=0.9)
+
+
+def test_default_epochs_give_every_training_set_size_the_same_number_of_steps() -> None:
+    """100 epochs of 125 minibatches on all 8,000 points; more epochs on fewer points."""
+    assert RunConfig().epochs == 100
+    for n in (100, 300, 1000, 8000):
+        config = RunConfig(n_train=n)
+        steps = config.epochs * -(-n // config.batch_size)
+        assert 12_500 <= steps < 12_500 + -(-n // config.batch_size)
+    assert RunConfig(n_train=300, epochs=7).epochs == 7
