@@ -12,11 +12,15 @@ import streamlit as st
 
 from regviz import store
 from regviz.live import TrainingService
+from regviz.live.settings import (  # noqa: F401  (the page reads them here)
+    MAX_TRAININGS_ENV,
+    WORKER_IDLE_ENV,
+    max_trainings,
+    worker_idle_seconds,
+)
 
 #: Where the page reads `pretrained/` from (tests point it at a damaged copy).
 DIR_ENV = "REGVIZ_PRETRAINED_DIR"
-#: How many custom trainings may run at once in one server process.
-MAX_TRAININGS_ENV = "REGVIZ_MAX_TRAININGS"
 
 
 def pretrained_dir() -> str:
@@ -29,24 +33,15 @@ def pretrained(directory: str) -> store.Pretrained:
     return store.load_views(directory)
 
 
-def max_trainings() -> int:
-    """REGVIZ_MAX_TRAININGS as a positive integer; 1 when unset or unreadable."""
-    try:
-        return max(1, int(os.environ.get(MAX_TRAININGS_ENV, "1")))
-    except ValueError:
-        return 1
+def _close(service: TrainingService) -> None:
+    service.close(wait=False)
 
 
-@st.cache_resource(show_spinner=False)
+@st.cache_resource(show_spinner=False, on_release=_close)
 def training_service(max_concurrent: int) -> TrainingService:
-    """One queue and one result cache shared by every reader of this server."""
-    return TrainingService(max_concurrent=max_concurrent)
+    """One queue, one set of worker processes and one result cache shared by every reader.
 
-
-@st.cache_resource(show_spinner=False)
-def device_label() -> tuple[str, str]:
-    """(torch device string, reader-facing name); imports torch, so call it only to train."""
-    from regviz.train import choose_device, describe_device
-
-    device = choose_device()
-    return str(device), describe_device(device)
+    The workers import torch; this process never does (the device is what the
+    workers report).
+    """
+    return TrainingService(max_concurrent=max_concurrent, idle_seconds=worker_idle_seconds())
