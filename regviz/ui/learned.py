@@ -1,12 +1,13 @@
-"""Section 7: the measured numbers per setting and the article's claims against them."""
+"""Section 8: the measured numbers per setting and the article's claims against them."""
 
 from __future__ import annotations
 
 import pandas as pd
 import streamlit as st
 
-from regviz.ui import findings, resources, show, tables
-from regviz.verdict import article_verdicts
+from regviz.ui import findings, resources, settings, show
+from regviz.verdict import article_verdicts, count_line, verdict_table
+from regviz.verdict.grading import FLIP_SHIFT
 
 VERDICT_MARK = {
     "holds": "✓ holds",
@@ -19,39 +20,43 @@ VERDICT_MARK = {
 @st.cache_resource(show_spinner=False)
 def _learned(directory: str):
     pre = resources.pretrained(directory)
-    return findings.learned_table(pre.runs, tables.comparable_settings())
+    return findings.learned_table(pre.runs, settings.comparable_settings())
 
 
 @st.cache_resource(show_spinner=False)
-def _verdicts(directory: str) -> pd.DataFrame:
-    rows = [
-        {
-            "The article says": verdict.claim,
-            "We measured": verdict.measured,
-            "Verdict": VERDICT_MARK.get(verdict.verdict, verdict.verdict),
-        }
-        for verdict in article_verdicts(resources.pretrained(directory))
-    ]
-    return pd.DataFrame(rows)
+def _verdicts(directory: str) -> tuple[pd.DataFrame, str]:
+    """The verdict table as the page shows it, and its count line."""
+    verdicts = article_verdicts(resources.pretrained(directory))
+    table = verdict_table(verdicts)
+    table["Verdict"] = table["Verdict"].map(lambda v: VERDICT_MARK.get(v, v))
+    return table, count_line(verdicts)
 
 
 def draw(directory: str) -> None:
-    st.header("7. What we learned", anchor="learned")
+    st.header("8. What we learned", anchor="learned")
     table = _learned(directory)
     st.markdown(
-        "Every setting in one table: the mean over the seeds, with the lowest and highest seed "
-        "in brackets. A validation MSE divided by Var(y) near 1 means the model does no better "
-        "than predicting the average."
+        "Every setting in one table (open it below): the mean over the seeds, with the lowest "
+        "and highest seed in brackets. A validation MSE divided by Var(y) near 1 means the "
+        "model does no better than predicting the average."
     )
     if table["seeds"].sum() == 0:
         show.missing("The summary table")
-    else:
+    elif show.deep_dive(["Every setting's numbers"], key="learned_table"):
         st.dataframe(table, hide_index=True, width="stretch", height=36 * (len(table) + 1) + 2)
     st.subheader("The article's claims, checked", anchor="verdict")
-    verdicts = _verdicts(directory)
+    verdicts, count = _verdicts(directory)
+    ours = sum(claim.startswith("Ours") for claim in verdicts["The article says"])
+    shift = f"{100 * FLIP_SHIFT:.0f} %"
     if len(verdicts):
         st.markdown(
-            "Each claim the article makes, next to what our runs show. The verdicts are "
-            "computed from the stored runs when the page loads, not written by hand."
+            f"Each claim the article makes (and {ours} of our own), next to what our runs show: "
+            f"**{count}**. Every claim is read at the settings the article names and judged by "
+            "one or more numbers against a threshold; it *holds* when every number passes, "
+            "holds *partly* when some do, and *does not hold* when none does, the same rule "
+            "for L2 and dropout. *Margin* says how many passed and how far the nearest one "
+            f"lies from its threshold; *flips at ±{shift}* whether moving the thresholds by "
+            f"{shift} would change the verdict. Computed from the stored runs when the page "
+            "loads; the thresholds and the reasons for them are in `regviz/verdict/thresholds.py`."
         )
         st.table(verdicts, hide_index=True, border="horizontal")
