@@ -16,11 +16,10 @@ from regviz.ui import (
     learned,
     network,
     resources,
+    small_data,
     url,
     why,
 )
-
-WARM_UP_DELAY_S = 8.0
 
 st.set_page_config(page_title="regviz: regularisation you can see", page_icon="📉")
 
@@ -36,9 +35,9 @@ network.draw(directory)
 baseline.draw(directory)
 l2.draw(directory)
 dropout.draw(directory)
+small_data.draw(directory)
 beyond.draw(directory)
 learned.draw(directory)
 
-# Readers who train a custom run later should not wait for torch to import; the
-# delay keeps the import off the CPU while the first reader's browser draws.
-resources.training_service(resources.max_trainings()).warm_up(delay=WARM_UP_DELAY_S)
+# No warm-up here: the custom-run tab starts a training worker (and PyTorch in it)
+# when a reader opens it, not on every page load.

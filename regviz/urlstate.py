@@ -1,41 +1,32 @@
 """The page's state in the URL, so any view is a link.
 
-`parse_query` never raises: whatever a link holds, it returns a usable state and
-one warning per parameter it had to ignore, naming the parameter and what is
-allowed. `to_query` writes the state back.
+Every URL parameter is one `Param` (its name, default, parser and writer); the
+sweep pickers and their epoch controls come from `regviz.registry`, so a new
+sweep with a `url_key` gets its parameters without an edit here. `parse_query`
+never raises: whatever a link holds, it returns a usable state and one warning
+per parameter it had to ignore, naming the parameter and what is allowed.
+`to_query` writes the state back.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 
-from regviz.config import CANONICAL_DROPOUT, CANONICAL_L1, CANONICAL_L2, CANONICAL_WEIGHT_DECAY
+from regviz.registry import SMALL_DATA_N, SWEEPS, url_sweeps
+from regviz.views import SNAPSHOT_EPOCHS
 
-#: Setting kinds as they appear in the URL, their canonical values and their symbol.
-SWEEPS: dict[str, tuple[tuple[float, ...], str]] = {
-    "l2": (CANONICAL_L2, "λ"),
-    "p": (CANONICAL_DROPOUT, "p"),
-    "l1": (CANONICAL_L1, "λ₁"),
-    "wd": (CANONICAL_WEIGHT_DECAY, "weight decay"),
-}
 CUSTOM = "custom"
-KDE_SCALES = ("clip", "log")
+#: Density views: which parameters, along which axis, on which y scale.
+DENSITY_GROUPS = ("weights", "biases")
+DENSITY_AXES = ("value", "log10")
+DENSITY_SCALES = ("linear", "log")
+#: Old links said kde=clip; clipping is gone, the linear axis shows every peak.
+_LEGACY_SCALES = {"clip": "linear"}
+SMALL_DATA_KINDS = ("l2", "p")
+BEST = "best"
 _MAX_SHOWN = 40
-
-
-@dataclass(frozen=True)
-class PageState:
-    """What the reader is looking at: one focused value per sweep and a comparison pair."""
-
-    l2: float = 1e-2
-    p: float = 0.2
-    l1: float = 1e-3
-    wd: float = 1.0
-    a: str = "l2:0.01"
-    b: str = "p:0.3"
-    kde: str = "clip"
 
 
 def _shown(text: str) -> str:
@@ -45,7 +36,7 @@ def _shown(text: str) -> str:
 
 def canonical_match(kind: str, value: float) -> float | None:
     """The canonical value of sweep `kind` equal to `value` (to rounding), if any."""
-    for candidate in SWEEPS[kind][0]:
+    for candidate in SWEEPS[kind].values:
         if math.isclose(candidate, value, rel_tol=1e-9):
             return candidate
     return None
@@ -62,14 +53,16 @@ def parse_number(name: str, text: str) -> float:
     return value
 
 
-def parse_focus(kind: str, text: str) -> float:
+def parse_focus(kind: str, text: str, name: str | None = None) -> float:
     """One canonical value of a sweep, or a ValueError naming the allowed values."""
-    values, symbol = SWEEPS[kind]
-    allowed = ", ".join(f"{v:g}" for v in values)
-    value = parse_number(kind, text)
-    match = canonical_match(kind, value)
+    sweep = SWEEPS[kind]
+    name = name or kind
+    allowed = ", ".join(f"{v:g}" for v in sweep.values)
+    match = canonical_match(kind, parse_number(name, text))
     if match is None:
-        raise ValueError(f"{kind}={_shown(text)} is not a canonical {symbol}; allowed: {allowed}")
+        raise ValueError(
+            f"{name}={_shown(text)} is not a canonical {sweep.symbol}; allowed: {allowed}"
+        )
     return match
 
 
@@ -96,6 +89,133 @@ def split_setting(token: str) -> tuple[str, float]:
     return kind, float(number)
 
 
+def _choice(name: str, options: Sequence[str], aliases: Mapping[str, str] | None = None):
+    def parse(text: str) -> str:
+        text = str(text).strip()
+        text = (aliases or {}).get(text, text)
+        if text not in options:
+            raise ValueError(f"{name}={_shown(text)} must be one of {', '.join(options)}")
+        return text
+
+    return parse
+
+
+def _epoch(name: str) -> Callable[[str], int]:
+    def parse(text: str) -> int:
+        value = parse_number(name, text)
+        if value not in SNAPSHOT_EPOCHS:
+            allowed = ", ".join(str(e) for e in SNAPSHOT_EPOCHS)
+            raise ValueError(f"{name}={_shown(text)} is not a stored epoch; allowed: {allowed}")
+        return int(value)
+
+    return parse
+
+
+def _n(text: str) -> int:
+    value = parse_number("n", text)
+    if value not in SMALL_DATA_N:
+        allowed = ", ".join(str(n) for n in SMALL_DATA_N)
+        raise ValueError(f"n={_shown(text)} is not a stored training-set size; allowed: {allowed}")
+    return int(value)
+
+
+def _pair_side(name: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        try:
+            return parse_setting(text)
+        except ValueError as error:
+            raise ValueError(f"{name}={_shown(text)}: {error}") from None
+
+    return parse
+
+
+def _small_focus(text: str) -> str:
+    text = str(text).strip()
+    if text == BEST:
+        return BEST
+    value = parse_number("nfocus", text)
+    if not any(canonical_match(kind, value) is not None for kind in SMALL_DATA_KINDS):
+        raise ValueError(f"nfocus={_shown(text)} must be 'best' or a canonical λ or p")
+    return f"{value:g}"
+
+
+@dataclass(frozen=True)
+class Param:
+    """One URL parameter: its default, how its text is read, and how it is written."""
+
+    name: str
+    default: object
+    parse: Callable[[str], object]
+
+    def write(self, value: object) -> str:
+        return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def epoch_key(url_key: str) -> str:
+    """The URL parameter of a sweep's epoch control: 'l2e' for the λ sweep."""
+    return f"{url_key}e"
+
+
+def _params() -> dict[str, Param]:
+    params: list[Param] = []
+    for url_key, sweep in url_sweeps().items():
+        params.append(
+            Param(url_key, sweep.default, lambda t, k=sweep.key, n=url_key: parse_focus(k, t, n))
+        )
+        params.append(Param(epoch_key(url_key), SNAPSHOT_EPOCHS[-1], _epoch(epoch_key(url_key))))
+    params += [
+        Param("a", "l2:0.01", _pair_side("a")),
+        Param("b", "p:0.3", _pair_side("b")),
+        Param("kde", DENSITY_SCALES[0], _choice("kde", DENSITY_SCALES, _LEGACY_SCALES)),
+        Param("theta", DENSITY_AXES[0], _choice("theta", DENSITY_AXES)),
+        Param("params", DENSITY_GROUPS[0], _choice("params", DENSITY_GROUPS)),
+        Param("n", 300, _n),
+        Param("nreg", SMALL_DATA_KINDS[0], _choice("nreg", SMALL_DATA_KINDS)),
+        Param("nfocus", BEST, _small_focus),
+    ]
+    return {param.name: param for param in params}
+
+
+#: Every URL parameter the page understands, by name.
+PARAMS: dict[str, Param] = _params()
+
+
+class PageState(Mapping[str, object]):
+    """What the reader is looking at; read a value as `state["l2"]` or `state.l2`."""
+
+    def __init__(self, values: Mapping[str, object] | None = None):
+        merged = {name: param.default for name, param in PARAMS.items()}
+        unknown = set(values or {}) - set(merged)
+        if unknown:
+            raise KeyError(f"not page-state parameters: {', '.join(sorted(unknown))}")
+        merged.update(values or {})
+        self._values = merged
+
+    def __getitem__(self, name: str) -> object:
+        return self._values[name]
+
+    def __getattr__(self, name: str) -> object:
+        try:
+            return self._values[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, PageState) and self._values == other._values
+
+    def __hash__(self) -> int:
+        return hash(tuple(sorted(self._values.items(), key=lambda item: item[0])))
+
+    def replace(self, **changes: object) -> PageState:
+        return PageState({**self._values, **changes})
+
+
 def _single(value: str | Sequence[str]) -> str:
     if isinstance(value, str):
         return value
@@ -104,38 +224,20 @@ def _single(value: str | Sequence[str]) -> str:
 
 def parse_query(query: Mapping[str, str | Sequence[str]]) -> tuple[PageState, list[str]]:
     """A state from URL parameters plus a warning for each one that was ignored."""
-    defaults = PageState()
     changes: dict[str, object] = {}
     warnings: list[str] = []
-    known = {field.name for field in fields(PageState)}
     for name, raw in query.items():
-        if name not in known:
+        param = PARAMS.get(name)
+        if param is None:
             warnings.append(f"Unknown URL parameter {_shown(name)} was ignored.")
             continue
-        text = _single(raw)
-        default = getattr(defaults, name)
         try:
-            if name in SWEEPS:
-                changes[name] = parse_focus(name, text)
-            elif name in ("a", "b"):
-                try:
-                    changes[name] = parse_setting(text)
-                except ValueError as error:
-                    raise ValueError(f"{name}={_shown(text)}: {error}") from None
-            elif text.strip() in KDE_SCALES:
-                changes[name] = text.strip()
-            else:
-                raise ValueError(f"kde={_shown(text)} must be one of {', '.join(KDE_SCALES)}")
+            changes[name] = param.parse(_single(raw))
         except ValueError as error:
-            shown_default = f"{default:g}" if isinstance(default, float) else default
-            warnings.append(f"{error}. Showing the default ({shown_default}).")
-    return replace(defaults, **changes), warnings
+            warnings.append(f"{error}. Showing the default ({param.write(param.default)}).")
+    return PageState(changes), warnings
 
 
 def to_query(state: PageState) -> dict[str, str]:
     """URL parameters for a state (numbers written with %g, as they are parsed)."""
-    out = {}
-    for field in fields(PageState):
-        value = getattr(state, field.name)
-        out[field.name] = f"{value:g}" if isinstance(value, float) else str(value)
-    return out
+    return {name: PARAMS[name].write(value) for name, value in state.items()}

@@ -6,19 +6,22 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from streamlit.testing.v1 import AppTest
 
 from regviz import store
-from regviz.config import CANONICAL_DROPOUT, CANONICAL_L1, CANONICAL_L2, CANONICAL_WEIGHT_DECAY
+from regviz.config import CANONICAL_DROPOUT, CANONICAL_L2
 from regviz.ui import beyond
 from regviz.ui.resources import DIR_ENV
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = str(ROOT / "streamlit_app.py")
 TIMEOUT = 120
+#: Upper bound for a custom run (a worker starting, importing torch, two epochs) on a busy machine.
+CUSTOM_RUN_WAIT = 300
 #: The whole default page's chart data (specs plus Arrow datasets) stays below this.
 PAGE_CHART_BUDGET = 2_000_000
 SECTIONS = [
@@ -28,15 +31,21 @@ SECTIONS = [
     "4. The unregularised baseline",
     "5. L2 regularisation",
     "6. Dropout",
+    "7. When regularisation helps",
     "Beyond the article",
-    "7. What we learned",
+    "8. What we learned",
 ]
+#: Charts a first visit draws: data, baseline 3, L2 3, dropout 3 + its band, small data 1.
+DEFAULT_CHARTS = 12
 
 
-def page(query: dict[str, str] | None = None) -> AppTest:
+def page(query: dict[str, str] | None = None, state: dict | None = None) -> AppTest:
+    """The page as a reader opens it; `state` presets widgets (a tab or deep dive opened)."""
     at = AppTest.from_file(APP, default_timeout=TIMEOUT)
     for name, value in (query or {}).items():
         at.query_params[name] = value
+    for key, value in (state or {}).items():
+        at.session_state[key] = value
     return at.run()
 
 
@@ -52,12 +61,25 @@ def titles(at: AppTest) -> list[str]:
     return out
 
 
-def focus_of(at: AppTest, title_start: str) -> str:
-    """The `focus` parameter of the first chart whose title starts with `title_start`."""
-    for spec, title in zip(specs(at), titles(at), strict=True):
-        if title.startswith(title_start):
-            return next(p["value"] for p in spec["params"] if p["name"] == "focus")
-    raise AssertionError(f"no chart titled {title_start!r}…; titles: {titles(at)}")
+def dataset(chart, name: str) -> dict[str, list]:
+    """One named Arrow dataset of a drawn chart, as columns."""
+    import pyarrow as pa
+
+    for entry in chart.proto.datasets:
+        if entry.name == name:
+            return pa.ipc.open_stream(entry.data.data).read_all().to_pydict()
+    raise AssertionError(f"no dataset {name!r}")
+
+
+def focus_of(at: AppTest, title_start: str, nth: int = 0) -> str:
+    """The setting drawn bold (the "main" dataset) in the nth chart whose title starts so."""
+    found = [
+        chart
+        for chart, title in zip(at.get("vega_lite_chart"), titles(at), strict=True)
+        if title.startswith(title_start)
+    ]
+    assert len(found) > nth, f"no chart titled {title_start!r}…; titles: {titles(at)}"
+    return set(dataset(found[nth], "main")["setting"]).pop()
 
 
 def assert_clean(at: AppTest) -> None:
@@ -72,18 +94,27 @@ def default_page() -> AppTest:
 def test_page_renders_every_section_in_reading_order_without_exception(default_page):
     assert_clean(default_page)
     assert [h.value for h in default_page.header] == SECTIONS
-    assert [t.label for t in default_page.tabs] == list(beyond.TABS)
+    pills = default_page.get("button_group")
+    assert any(list(p.options) == list(beyond.TABS) for p in pills if hasattr(p, "options"))
     assert not default_page.error
     assert not default_page.warning
 
 
 def test_page_draws_every_chart_and_stays_light(default_page):
     charts = default_page.get("vega_lite_chart")
-    # data, 3 baseline, 3 × (L2, dropout, L1, AdamW), MC band, layers, 3 comparison
-    assert len(charts) == 21
+    assert len(charts) == DEFAULT_CHARTS
     size = sum(len(c.proto.spec) + sum(len(d.data.data) for d in c.proto.datasets) for c in charts)
     assert size < PAGE_CHART_BUDGET
     assert all(c.proto.datasets for c in charts), "data travels as Arrow datasets"
+
+
+def test_closed_tabs_and_deep_dives_do_not_run_on_a_first_visit(default_page):
+    subheaders = [s.value for s in default_page.subheader]
+    assert "Compare two settings" not in subheaders and "L1: a price on absolute size" not in (
+        subheaders
+    )
+    text = " ".join(m.value for m in default_page.markdown)
+    assert "Whose spike?" not in text, "the Adam-against-SGD view waits until it is asked for"
 
 
 def test_prose_quotes_measured_numbers_and_credits_the_article(default_page):
@@ -91,7 +122,8 @@ def test_prose_quotes_measured_numbers_and_credits_the_article(default_page):
     assert "towardsdatascience.com/a-visual-intuition-for-regularization" in text
     assert "Kelvin Lee" in text
     assert "proceedings.mlr.press/v48/gal16" in text
-    assert "The turning point." in text and "A spike at zero." in text
+    assert "Where it breaks." in text and "Why the spike appears at tiny λ." in text
+    assert "Loshchilov and Hutter" in text
     assert "8,513 parameters" in text
     latex = [element.value for element in default_page.latex]
     assert any(r"\sum_{k=1}^{5}" in body for body in latex)
@@ -100,41 +132,57 @@ def test_prose_quotes_measured_numbers_and_credits_the_article(default_page):
 
 def test_page_shows_the_verdict_and_coverage_tables(default_page):
     verdicts = [t for t in default_page.table if "The article says" in str(t.value.columns)]
-    assert verdicts and len(verdicts[0].value) >= 8
-    coverage = [d for d in default_page.dataframe if "p" in d.value.columns]
-    assert any(len(d.value) == len(CANONICAL_DROPOUT) - 1 for d in coverage)
+    assert verdicts and len(verdicts[0].value) >= 11
+    coverage = [t for t in default_page.table if "p" in t.value.columns]
+    assert any(len(t.value) == len(CANONICAL_DROPOUT) - 1 for t in coverage)
+    assert not default_page.dataframe, "no interactive grid on a first visit: tables are HTML"
 
 
 @pytest.mark.parametrize(
-    ("kind", "values", "title"),
-    [
-        ("l2", CANONICAL_L2, "Predictions, λ ="),
-        ("p", CANONICAL_DROPOUT, "Predictions, p ="),
-        ("l1", CANONICAL_L1, "Predictions, λ₁ ="),
-        ("wd", CANONICAL_WEIGHT_DECAY, "Predictions, decay ="),
-    ],
+    ("kind", "values", "nth"),
+    [("l2", CANONICAL_L2, 0), ("p", CANONICAL_DROPOUT, 1)],
 )
-def test_every_canonical_value_can_be_selected_and_lands_in_the_url(kind, values, title):
+def test_every_canonical_value_can_be_selected_and_lands_in_the_url(kind, values, nth):
     at = page()
-    symbol = title.removeprefix("Predictions, ").removesuffix(" =")
+    symbol = "λ" if kind == "l2" else "p"
     for value in values:
         at.select_slider(key=f"pick_{kind}").set_value(value).run()
         assert_clean(at)
         assert at.query_params[kind] == f"{value:g}"
-        assert focus_of(at, title) == f"{symbol} = {value:g}"
+        assert focus_of(at, "Predictions after", nth) == f"{symbol} = {value:g}"
+
+
+@pytest.mark.parametrize(("kind", "tab"), [("l1", "L1"), ("wd", "AdamW (decoupled decay)")])
+def test_the_sweeps_beyond_the_article_follow_their_pickers(kind, tab):
+    at = page({kind: "0.1"}, state={"beyond_tab": tab})
+    assert_clean(at)
+    symbol = "λ₁" if kind == "l1" else "decay"
+    assert focus_of(at, "Predictions after", 2) == f"{symbol} = 0.1"
+
+
+def test_the_epoch_control_moves_predictions_and_densities_and_lives_in_the_url():
+    at = page({"l2e": "5"})
+    assert_clean(at)
+    assert not at.warning
+    assert "Predictions after epoch 5" in titles(at)
+    assert "Parameter density after epoch 5" in titles(at)
+    at.select_slider(key="pick_l2e").set_value(0).run()
+    assert at.query_params["l2e"] == "0"
+    assert "Predictions after epoch 0" in titles(at)
 
 
 def test_a_link_opens_the_view_it_names():
-    at = page({"l2": "0.1", "p": "0.6", "l1": "0.01", "wd": "10", "kde": "log"})
+    at = page({"l2": "0.1", "p": "0.6", "kde": "log", "theta": "log10", "params": "weights"})
     assert_clean(at)
     assert not at.warning
     assert at.select_slider(key="pick_l2").value == 0.1
     assert at.select_slider(key="pick_p").value == 0.6
-    assert focus_of(at, "Predictions, λ =") == "λ = 0.1"
-    assert focus_of(at, "Predictions, decay =") == "decay = 10"
+    assert focus_of(at, "Predictions after", 0) == "λ = 0.1"
+    assert focus_of(at, "Predictions after", 1) == "p = 0.6"
     density = next(s for s, t in zip(specs(at), titles(at), strict=True) if "density" in t)
     scales = [layer["encoding"]["y"].get("scale", {}) for layer in density["layer"]]
     assert all(scale.get("type") == "log" for scale in scales)
+    assert density["layer"][0]["encoding"]["x"]["title"] == "log10 |θ|"
 
 
 @pytest.mark.parametrize(
@@ -145,9 +193,11 @@ def test_a_link_opens_the_view_it_names():
         ({"l2": "nan"}, "l2"),
         ({"p": "1.5"}, "p"),
         ({"wd": "-1"}, "wd"),
+        ({"l2e": "7"}, "l2e"),
         ({"a": "l2:0.02"}, "a"),
-        ({"b": "sgd:1"}, "sgd"),
+        ({"b": "sgd:5"}, "b"),
         ({"kde": "wide"}, "kde"),
+        ({"n": "5"}, "n"),
         ({"colour": "red"}, "colour"),
     ],
 )
@@ -156,56 +206,97 @@ def test_bad_query_parameters_warn_and_fall_back_to_the_default(query, mentions)
     assert_clean(at)
     assert at.warning, "a bad parameter must be reported"
     assert any(mentions in w.value for w in at.warning)
-    assert len(at.get("vega_lite_chart")) == 21
+    assert len(at.get("vega_lite_chart")) == DEFAULT_CHARTS
     assert at.select_slider(key="pick_l2").value == 0.01
 
 
-def test_changing_the_density_axis_redraws_every_density_on_a_log_scale():
+@pytest.mark.parametrize(
+    ("key", "value", "check"),
+    [
+        ("pick_kde", "log", lambda y, x: y.get("scale", {}).get("type") == "log"),
+        ("pick_theta", "log10", lambda y, x: x["title"] == "log10 |θ|"),
+        ("pick_params", "biases", lambda y, x: True),
+    ],
+)
+def test_the_density_pickers_redraw_every_density(key, value, check):
     at = page()
-    at.radio(key="pick_kde").set_value("log").run()
+    at.radio(key=key).set_value(value).run()
     assert_clean(at)
-    assert at.query_params["kde"] == "log"
-    densities = [s for s, t in zip(specs(at), titles(at), strict=True) if "density" in t]
-    assert len(densities) >= 5
-    for spec in densities:
-        assert spec["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
+    assert at.query_params[key.removeprefix("pick_")] == value
+    found = [(s, t) for s, t in zip(specs(at), titles(at), strict=True) if "density" in t]
+    assert len(found) >= 3
+    for spec, _ in found:
+        layer = spec["layer"][0]["encoding"]
+        assert check(layer["y"], layer["x"])
+    if value == "biases":
+        assert all("biases" in s["title"]["subtitle"] for s, _ in found)
+
+
+def test_the_old_clipped_density_link_still_opens_without_a_warning():
+    at = page({"kde": "clip"})
+    assert_clean(at)
+    assert not at.warning
 
 
 def test_comparison_overlays_two_settings_named_in_the_url():
-    at = page({"a": "l1:0.01", "b": "p:0.3"})
+    at = page({"a": "l1:0.01", "b": "p:0.3"}, state={"beyond_tab": "Compare two settings"})
     assert_clean(at)
     numbers = next(d.value for d in at.dataframe if "B − A" in d.value.columns)
     assert {"A · λ₁ = 0.01", "B · p = 0.3"} <= set(numbers.columns)
-    assert "final validation MSE" in set(numbers["measure"])
+    assert "validation MSE (last 10 epochs)" in set(numbers["measure"])
     at.selectbox(key="pick_a").select("wd:3").run()
     assert at.query_params["a"] == "wd:3"
 
 
+@pytest.mark.parametrize(
+    ("dive", "shows"),
+    [
+        ("Over training", "Density of the weights during training"),
+        ("Adam against SGD", "How many weights end near zero, Adam against SGD"),
+        ("Biases penalised too", "Predictions"),
+    ],
+)
+def test_each_l2_deep_dive_draws_when_asked_for(dive, shows):
+    at = page(state={"l2_deep": dive})
+    assert_clean(at)
+    assert len(at.get("vega_lite_chart")) > DEFAULT_CHARTS
+    assert any(t.startswith(shows) for t in titles(at)), titles(at)
+
+
 def test_comparing_with_a_custom_run_before_training_one_says_so():
-    at = page({"b": "custom"})
+    at = page({"b": "custom"}, state={"beyond_tab": "Compare two settings"})
     assert_clean(at)
     assert any("Nothing to compare yet" in i.value for i in at.info)
 
 
 def test_a_custom_value_trains_with_progress_and_its_charts_appear():
-    at = page()
-    before = len(at.get("vega_lite_chart"))
+    """The real service: a worker process trains; each `run()` is one look of the polling view."""
+    at = page(state={"beyond_tab": "Train your own"})
     at.text_input(key="custom_l2").input("0.003")
     at.text_input(key="custom_p").input("0.1")
     at.text_input(key="custom_epochs").input("2")
     at.button(key="FormSubmitter:custom_form-Train").click().run()
     assert_clean(at)
     assert not at.error
+    assert at.get("progress"), "a progress bar is the first feedback"
+    deadline = time.monotonic() + CUSTOM_RUN_WAIT
+    while "custom_config" not in at.session_state:
+        assert time.monotonic() < deadline, "the custom run never finished"
+        time.sleep(0.1)
+        at.run()
+        assert_clean(at)
+    assert not at.error and not at.get("progress")
     assert any(
         m.value.startswith("Trained on") and ("CPU" in m.value or "GPU" in m.value)
         for m in at.markdown
     )
     assert "Your run beside the nearest stored setting" in [s.value for s in at.subheader]
-    pair = len(at.get("vega_lite_chart")) - before
-    assert pair == 3  # the three views against λ = 0.001 (the live chart gave way to them)
     config = at.session_state["custom_config"]
     assert (config.l2, config.dropout, config.epochs) == (0.003, 0.1, 2)
+    assert at.select_slider(key=f"custom_epoch_{config.run_id}").options == ["0", "1", "2"]
     # later reruns show the cached run without training again, and it can be compared
+    at.session_state["beyond_tab"] = "Compare two settings"  # what clicking the tab does
+    at.run()
     at.selectbox(key="pick_b").select("custom").run()
     assert_clean(at)
     assert at.query_params["b"] == "custom"
@@ -222,10 +313,12 @@ def test_a_custom_value_trains_with_progress_and_its_charts_appear():
         ("custom_p", "1.5", "probability"),
         ("custom_epochs", "zero", "not a number"),
         ("custom_seed", "2.5", "whole number"),
+        ("custom_n", "99", "from 100 to 8,000"),
+        ("custom_n", "text", "not a number"),
     ],
 )
 def test_bad_custom_inputs_give_a_message_and_change_nothing_else(field, text, message):
-    at = page({"l2": "0.1"})
+    at = page({"l2": "0.1"}, state={"beyond_tab": "Train your own"})
     charts = len(at.get("vega_lite_chart"))
     at.text_input(key=field).input(text)
     at.button(key="FormSubmitter:custom_form-Train").click().run()
@@ -246,7 +339,8 @@ def test_a_corrupt_and_a_missing_file_are_named_with_their_rebuild_command(tmp_p
     directory = _copy_pretrained(tmp_path)
     manifest = store.read_manifest(directory)
     damaged = directory / manifest["runs"]["l2-0.01_p-0_s0"]["file"]
-    damaged.write_bytes(damaged.read_bytes()[:-100] + b"\0" * 100)
+    data = damaged.read_bytes()
+    damaged.write_bytes(data[:-100] + bytes(byte ^ 0xFF for byte in data[-100:]))
     (directory / manifest["data"]["file"]).unlink()
     monkeypatch.setenv(DIR_ENV, str(directory))
     at = page()
@@ -256,7 +350,7 @@ def test_a_corrupt_and_a_missing_file_are_named_with_their_rebuild_command(tmp_p
     assert manifest["data"]["file"] in errors and "python -m regviz pretrain" in errors
     assert any("data chart cannot be drawn" in i.value for i in at.info)
     assert [h.value for h in at.header] == SECTIONS
-    assert len(at.get("vega_lite_chart")) == 20  # everything but the data chart
+    assert len(at.get("vega_lite_chart")) == DEFAULT_CHARTS - 1  # all but the data chart
 
 
 def test_a_missing_manifest_leaves_a_page_that_explains_itself(tmp_path, monkeypatch):
@@ -282,53 +376,8 @@ def test_the_reading_path_imports_neither_torch_nor_scipy_nor_sklearn():
     assert result.stdout.strip() == "[]"
 
 
-def _submit(at: AppTest, **fields: str) -> AppTest:
-    for name, text in {"epochs": "2", **fields}.items():
-        at.text_input(key=f"custom_{name}").input(text)
-    return at.button(key="FormSubmitter:custom_form-Train").click().run()
-
-
-def test_a_diverged_custom_run_says_so_and_leaves_nothing_behind(monkeypatch):
-    from regviz.live import TrainingService
-    from regviz.train import TrainingDiverged
-
-    def diverge(self, config, progress, device):
-        raise TrainingDiverged(config, 3)
-
-    monkeypatch.setattr(TrainingService, "_train_now", diverge)
-    at = _submit(page(), l2="0.0421")
-    assert_clean(at)
-    assert any("diverged at epoch 3" in e.value for e in at.error)
-    assert "custom_config" not in at.session_state
-    assert "Your run beside the nearest stored setting" not in [s.value for s in at.subheader]
-
-
-def test_a_full_training_queue_is_a_message_not_an_error(monkeypatch):
-    from regviz.live import ServiceBusy, TrainingService
-
-    def busy(self, config, progress=None, on_wait=None, device=None):
-        raise ServiceBusy("8 trainings are already waiting; please try again in a minute")
-
-    monkeypatch.setattr(TrainingService, "train", busy)
-    at = _submit(page(), l2="0.0422")
-    assert_clean(at)
-    assert any("busy" in w.value and "8 trainings" in w.value for w in at.warning)
-    assert "custom_config" not in at.session_state
-
-
-def test_a_reader_waiting_for_a_slot_is_told_so(monkeypatch):
-    from regviz.live import ServiceBusy, TrainingService
-
-    def wait_then_give_up(self, config, progress=None, on_wait=None, device=None):
-        on_wait(3)
-        raise ServiceBusy("the queue is full")
-
-    monkeypatch.setattr(TrainingService, "train", wait_then_give_up)
-    at = _submit(page(), l2="0.0423")
-    assert_clean(at)
-    assert any("3 waiting" in i.value for i in at.info)
-    assert any("the queue is full" in w.value for w in at.warning)
-    assert "custom_config" not in at.session_state
+# The custom tab's other states (queued, cancelled, diverged, a full queue, a failed
+# worker) are driven on the tab alone, with a test service: tests/test_custom_tab.py.
 
 
 @pytest.mark.parametrize(("value", "expected"), [(None, 1), ("3", 3), ("0", 1), ("many", 1)])
@@ -345,7 +394,7 @@ def test_the_number_of_concurrent_trainings_comes_from_the_environment(
 
 
 def test_take_away_offers_downloads_and_shows_the_snippet_on_request():
-    at = page()
+    at = page(state={"beyond_tab": "Take it away"})
     labels = [b.label for b in at.get("download_button")]
     assert "Loss histories (CSV)" in labels and "Predictions (CSV)" in labels
     assert any(label.startswith("Weights of l2-0.01_p-0_s0") for label in labels)

@@ -11,6 +11,7 @@ REGVIZ_REQUIRE_BROWSER=1 (set by .ci/run), so CI can never pass without them.
 from __future__ import annotations
 
 import os
+import re
 import struct
 
 import pytest
@@ -75,26 +76,29 @@ def test_full_page_screenshot_is_saved_for_the_readme(reader):
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_every_tab_beyond_the_article_draws_its_charts_when_opened(reader):
-    """Closed tabs are not drawn at load; opening each must draw its charts without errors."""
+def test_every_part_beyond_the_article_draws_its_charts_when_opened(reader):
+    """Nothing beyond the article runs at load; opening each part draws its charts cleanly."""
     from regviz.ui.beyond import TABS
 
     page, collector = reader
+    at_load = appserver.chart_count(page)
     added = {}
     for label in TABS:
-        page.get_by_role("tab", name=label, exact=True).click()
+        pill = page.locator('[data-testid="stButtonGroup"] button').filter(
+            has_text=re.compile(rf"^\s*{re.escape(label)}\s*$")
+        )
+        pill.first.click()
+        page.wait_for_timeout(300)
         appserver.wait_until_drawn(page, timeout=LOAD_TIMEOUT)
-        added[label] = appserver.chart_count(page)
-    outside_tabs = added[TABS[0]]  # "Train your own" shows no chart until a run is trained
-    assert {label: count - outside_tabs for label, count in added.items()} == {
-        "Train your own": 0,
+        added[label] = appserver.chart_count(page) - at_load
+    assert added == {
+        "Train your own": 0,  # no chart until a run is trained
         "Compare two settings": 3,
         "L1": 3,
         "AdamW (decoupled decay)": 3,
         "Layer by layer": 1,
         "Take it away": 0,
     }
-    page.get_by_role("tab", name=TABS[0], exact=True).click()
     assert page.locator('[data-testid="stException"]').count() == 0
     assert collector.errors == []
 
@@ -108,6 +112,24 @@ def test_switching_lambda_redraws_the_charts_without_errors(reader):
     assert page.locator('[data-testid="stException"]').count() == 0
     assert collector.errors == []
     assert "l2=" in page.url, "the focused λ is not in the address bar"
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_a_custom_run_answers_as_the_page_benchmark_expects(browser, server):
+    """The page benchmark's contract with the custom-run tab: after Train, a progress bar,
+    status or info element appears inside the tab, and later a text with "Trained on"."""
+    page, collector = appserver.new_reader(browser)
+    try:
+        page.goto(server.url, timeout=LOAD_TIMEOUT * 1000)
+        appserver.wait_until_drawn(page, timeout=LOAD_TIMEOUT)
+        run = pagebench.custom_training(page, {"l2": "0.0029", "epochs": "2"}, timeout=300)
+        assert run["first_feedback_s"] is not None
+        assert 0 < run["first_feedback_s"] <= run["finished_s"]
+        assert page.locator('[data-testid="stException"]').count() == 0
+        assert collector.errors == []
+    finally:
+        page.context.close()
 
 
 @pytest.mark.browser

@@ -8,13 +8,14 @@ import sys
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pytest
 
 from regviz import charts, store
+from regviz.charts.band import BAND_LINES
 from regviz.config import RunConfig
-from regviz.ui import tables
+from regviz.registry import SWEEPS
+from regviz.ui import densities, settings, tables
 
 ROOT = Path(__file__).resolve().parent.parent
 HARD = (10.0, 12.0)
@@ -27,7 +28,11 @@ def pretrained() -> store.Pretrained:
 
 @pytest.fixture(scope="module")
 def l2_groups(pretrained):
-    return [(s.label, tables.seed_views(pretrained.runs, s.config)) for s in tables.sweep("l2")]
+    sweep = SWEEPS["l2"]
+    return [
+        (sweep.label(v), settings.seed_views(pretrained.runs, sweep.config(v)))
+        for v in sweep.values
+    ]
 
 
 def layers(spec: dict) -> list[dict]:
@@ -62,77 +67,134 @@ def payload(spec: dict) -> int:
 
 def test_the_regviz_theme_is_active_and_styles_every_chart():
     spec = charts.live_loss_chart(tables.history_table([1.0, 0.5], [1.2, 0.6])).to_dict()
-    assert spec["config"]["font"] == charts.FONT
+    assert spec["config"]["font"] == charts.base.FONT
     assert spec["config"]["legend"]["orient"] == "bottom"
     assert spec["config"]["view"]["stroke"] is None
 
 
-def test_loss_chart_draws_log_mse_per_epoch_with_dashed_training_and_a_seed_band(l2_groups):
+def test_group_loss_chart_draws_log_mse_per_epoch_with_dashed_training_and_a_seed_band(
+    l2_groups,
+):
     chart = charts.loss_chart(
-        tables.loss_table(l2_groups),
-        order=[g[0] for g in l2_groups],
-        focus="λ = 0.01",
-        floor=0.0625,
+        tables.loss_table(l2_groups[:2]), order=[g[0] for g in l2_groups[:2]], floor=0.0625
     )
     spec = chart.to_dict()  # validates against the Vega-Lite schema
     band, line = layers(spec)[:2]
     assert band["mark"]["type"] == "area"
     assert band["encoding"]["y"]["field"] == "low" and band["encoding"]["y2"]["field"] == "high"
-    assert "focus" in band["transform"][0]["filter"]
     assert line["encoding"]["y"]["field"] == "mean"
     assert line["encoding"]["y"]["scale"]["type"] == "log"
-    assert band["encoding"]["y"]["scale"]["type"] == "log"
     assert line["encoding"]["strokeDash"]["field"] == "split"
-    assert line["encoding"]["color"]["scale"]["domain"] == [g[0] for g in l2_groups]
-    assert spec["params"] == [{"name": "focus", "value": "λ = 0.01"}]
     floor = [layer for layer in layers(spec) if layer["mark"]["type"] == "rule"]
     assert floor, "the noise floor is drawn"
 
 
-def test_prediction_chart_marks_the_hard_region_and_draws_focus_seeds_and_context(l2_groups):
-    chart = charts.prediction_chart(
-        pd.DataFrame({"x": [1.0, 2.0], "y": [3.0, 4.0]}),
-        tables.prediction_table(l2_groups),
-        order=[g[0] for g in l2_groups],
-        hard=HARD,
-        focus="λ = 1",
+def sweep_specs(pretrained, l2_groups) -> tuple[dict, dict, dict, dict]:
+    order = [g[0] for g in l2_groups]
+    loss_context, loss_focus = tables.loss_tables(l2_groups)
+    pred_context, pred_focus = tables.prediction_tables(l2_groups)
+    options = densities.DensityOptions()
+    width = densities.bandwidth(l2_groups[0][1], options)
+    table = densities.density_table(
+        {label: densities.setting_density(v, options, width) for label, v in l2_groups},
+        options,
+        width,
     )
-    spec = charts.to_spec(chart)
-    chart.to_dict()  # and the same chart validates
-    rect = next(layer for layer in layers(spec["layer"][0]) if layer["mark"]["type"] == "rect")
+    loss = charts.sweep_loss_chart(loss_context, order=order, floor=0.0625, epoch=10)
+    prediction = charts.sweep_prediction_chart(
+        tables.sample_table(pretrained.data),
+        pred_context,
+        order=order,
+        hard=HARD,
+        clean=tables.clean_table(pretrained.data),
+    )
+    dens = charts.sweep_density_chart(
+        table.table,
+        order=order,
+        x_title="θ",
+        x_domain=table.x_domain,
+        log_y=False,
+        floor=1e-3,
+    )
+    focus = {
+        "loss": loss_focus["λ = 1"],
+        "prediction": pred_focus["λ = 1"],
+        "density": {"main": table.table[table.table["setting"] == "λ = 1"]},
+    }
+    return (
+        {"loss": loss, "prediction": prediction, "density": dens},
+        {
+            name: charts.to_spec(chart)
+            for name, chart in (("loss", loss), ("prediction", prediction), ("density", dens))
+        },
+        focus,
+        {"order": order},
+    )
+
+
+def test_sweep_charts_draw_the_focus_from_named_datasets_without_row_filters(pretrained, l2_groups):
+    built, specs, focus, _ = sweep_specs(pretrained, l2_groups)
+    for name, spec in specs.items():
+        filled = charts.with_datasets(spec, focus[name])
+        named = {unit["data"]["name"] for unit in units(filled) if "name" in unit.get("data", {})}
+        assert set(focus[name]) <= named <= set(filled["datasets"]), name
+        assert not any("filter" in str(unit.get("transform", "")) for unit in units(filled)), name
+        assert set(focus[name]) - set(spec["datasets"]), "the cached spec stays without focus"
+        widths = [
+            unit["mark"].get("strokeWidth")
+            for unit in units(filled)
+            if unit["mark"].get("type") == "line" and unit["mark"].get("strokeWidth")
+        ]
+        assert max(widths) > min(widths), "the focused line is drawn bolder"
+    built["loss"].to_dict()  # the layered charts validate against the schema
+    built["density"].to_dict()
+
+
+def test_the_loss_chart_marks_the_epoch_the_other_views_show(pretrained, l2_groups):
+    _, specs, _, _ = sweep_specs(pretrained, l2_groups)
+    rules = [u for u in units(specs["loss"]) if u["mark"]["type"] == "rule"]
+    tables_of = [specs["loss"]["datasets"][u["data"]["name"]].to_pydict() for u in rules]
+    assert {"epoch": [10], "label": ["epoch 10"]} in tables_of
+
+
+def test_prediction_chart_marks_the_hard_region(pretrained, l2_groups):
+    _, specs, _, _ = sweep_specs(pretrained, l2_groups)
+    spec = specs["prediction"]
+    rect = next(unit for unit in units(spec) if unit["mark"]["type"] == "rect")
     assert rect["encoding"]["x"]["field"] == "x0" and rect["encoding"]["x2"]["field"] == "x1"
     hard_table = next(t for t in spec["datasets"].values() if "x0" in t.column_names)
     assert hard_table.to_pydict()["x0"] == [10.0] and hard_table.to_pydict()["x1"] == [12.0]
-    lines = [unit for unit in units(spec) if "transform" in unit and unit["mark"]["type"] == "line"]
-    filters = " | ".join(unit["transform"][0]["filter"] for unit in lines)
-    assert filters.count("focus") == 3  # context, seed and main lines all follow the focus
-    widths = sorted(layer["mark"]["strokeWidth"] for layer in lines)
-    assert widths[-1] > widths[0], "the focused line is drawn bolder"
 
 
-@pytest.mark.parametrize("scale", ["clip", "log"])
-def test_kde_chart_clips_tall_peaks_or_uses_a_log_axis(pretrained, scale):
-    views = tables.seed_views(pretrained.runs, RunConfig(l2=1.0))
-    base = tables.seed_views(pretrained.runs, RunConfig())
-    dens = tables.kde_table(
-        [("λ = 0", [v.kde["all"] for v in base]), ("λ = 1", [v.kde["all"] for v in views])]
+@pytest.mark.parametrize("scale", ["linear", "log"])
+def test_kde_chart_shows_every_peak_on_a_linear_or_log_axis(pretrained, scale):
+    views = settings.seed_views(pretrained.runs, RunConfig(l2=1.0))
+    base = settings.seed_views(pretrained.runs, RunConfig())
+    options = densities.DensityOptions(scale=scale)
+    width = densities.bandwidth(base, options)
+    table = densities.density_table(
+        {
+            "λ = 0": densities.setting_density(base, options, width),
+            "λ = 1": densities.setting_density(views, options, width),
+        },
+        options,
+        width,
     )
-    assert dens.clip < dens.table["density"].max(), "λ = 1's spike is taller than the clip"
+    frame = table.table.assign(line=table.table["setting"], role="curve", rank=0)
     spec = charts.kde_chart(
-        dens.table,
+        frame,
         order=["λ = 0", "λ = 1"],
         scale=scale,
-        clip=dens.clip,
-        floor=dens.floor,
-        x_domain=dens.x_domain,
+        floor=densities.DENSITY_FLOOR,
+        x_domain=table.x_domain,
     ).to_dict()
     y = encodings(spec, "y")[0]
     assert y["field"] == "density"
-    if scale == "clip":
-        assert y["scale"]["domain"] == [0, dens.clip] and y["scale"]["clamp"] is True
+    if scale == "linear":
+        assert "domain" not in y["scale"], "no clipping: the tallest peak stays whole"
     else:
-        assert y["scale"]["type"] == "log" and y["scale"]["domainMin"] == dens.floor
-    assert encodings(spec, "x")[0]["scale"]["domain"] == list(dens.x_domain)
+        assert y["scale"]["type"] == "log" and y["scale"]["domainMin"] == densities.DENSITY_FLOOR
+    assert encodings(spec, "x")[0]["scale"]["domain"] == list(table.x_domain)
 
 
 def test_data_chart_colours_samples_by_split_with_a_legend_under_the_clean_curve(pretrained):
@@ -146,16 +208,35 @@ def test_data_chart_colours_samples_by_split_with_a_legend_under_the_clean_curve
     assert any(layer.get("mark", {}).get("type") == "line" for layer in layers(spec))
 
 
-def test_band_chart_draws_mean_and_two_sigma_band(pretrained):
-    view = tables.seed_views(pretrained.runs, RunConfig(dropout=0.3))[0]
+def test_band_chart_draws_the_band_its_percentiles_one_pass_and_the_eval_curve(pretrained):
+    view = settings.seed_views(pretrained.runs, RunConfig(dropout=0.3))[0]
     band = tables.band_table(view)
-    spec = charts.band_chart(
-        tables.sample_table(pretrained.data), band, hard=HARD, label="p = 0.3"
-    ).to_dict()
+    chart = charts.band_chart(tables.sample_table(pretrained.data), band, hard=HARD)
+    spec = chart.to_dict()
     area = next(layer for layer in layers(spec) if layer.get("mark", {}).get("type") == "area")
     assert area["encoding"]["y"]["field"] == "low" and area["encoding"]["y2"]["field"] == "high"
     step = tables.stride(view.mc_std.size)
-    np.testing.assert_allclose(band["high"] - band["low"], 4 * view.mc_std[::step], rtol=1e-5)
+    np.testing.assert_allclose(band["high"] - band["low"], 4 * view.mc_std[::step], rtol=1e-4)
+    legend = next(c for c in encodings(spec, "color") if c.get("field") == "line")
+    assert set(legend["scale"]["domain"]) == set(BAND_LINES.values())
+
+
+def test_heatmap_and_norm_charts_validate(pretrained):
+    from regviz.ui import overtime
+
+    views = settings.seed_views(pretrained.runs, RunConfig(l2=0.01))
+    options = densities.DensityOptions()
+    table = overtime.heatmap_table(views, options, 0.03)
+    assert set(table["epoch"]) == set(views[0].snapshot_epochs)
+    assert (table["x1"] > table["x0"]).all()
+    charts.density_heatmap(table, x_title="θ").to_dict()
+    groups = [
+        (f"λ = {v:g}", settings.seed_views(pretrained.runs, RunConfig(l2=v))) for v in (0.0, 1.0)
+    ]
+    norms = overtime.norm_table(groups, "weights")
+    assert set(norms["layer"]) == {"layer 1", "layer 2", "layer 3", "layer 4"}
+    assert norms["epoch"].max() == 100 and norms["epoch"].min() == 0
+    charts.norms_chart(norms, order=[g[0] for g in groups], y_title="‖W‖").to_dict()
 
 
 def test_to_spec_moves_every_table_into_named_arrow_datasets(l2_groups):
@@ -170,35 +251,10 @@ def test_to_spec_moves_every_table_into_named_arrow_datasets(l2_groups):
     assert set(charts.to_spec(chart)["datasets"]) == names, "names depend on content only"
 
 
-def test_with_focus_changes_the_parameter_and_title_and_leaves_the_original(l2_groups):
-    chart = charts.loss_chart(
-        tables.loss_table(l2_groups),
-        order=[g[0] for g in l2_groups],
-        focus="λ = 0",
-        title="Loss, λ = 0 in bold",
-    )
-    spec = charts.to_spec(chart)
-    moved = charts.with_focus(spec, "λ = 0.1", "Loss, λ = 0.1 in bold")
-    assert moved["params"] == [{"name": "focus", "value": "λ = 0.1"}]
-    assert moved["title"]["text"] == "Loss, λ = 0.1 in bold"
-    assert spec["params"] == [{"name": "focus", "value": "λ = 0"}]
-    assert moved["datasets"] is spec["datasets"]
-
-
-def test_sweep_charts_stay_small(l2_groups, pretrained):
-    order = [g[0] for g in l2_groups]
-    built = [
-        charts.loss_chart(tables.loss_table(l2_groups), order=order, focus=order[0]),
-        charts.prediction_chart(
-            tables.sample_table(pretrained.data),
-            tables.prediction_table(l2_groups),
-            order=order,
-            hard=HARD,
-            focus=order[0],
-        ),
-    ]
-    for chart in built:
-        assert payload(charts.to_spec(chart)) < 120_000
+def test_sweep_charts_stay_small(pretrained, l2_groups):
+    _, specs, focus, _ = sweep_specs(pretrained, l2_groups)
+    for name, spec in specs.items():
+        assert payload(charts.with_datasets(spec, focus[name])) < 80_000, name
 
 
 def test_charts_module_imports_neither_torch_nor_streamlit():

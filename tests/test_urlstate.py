@@ -4,7 +4,8 @@ Properties pinned here: whatever the mapping holds (unicode, huge values, lists,
 unknown names), parsing never raises, the state only holds values the page can
 draw, exactly one warning is given per ignored parameter (and none for good ones),
 warnings stay short however long the input, and every canonical state survives a
-trip through the URL unchanged.
+trip through the URL unchanged. The oracle below is written independently of
+`regviz.urlstate`, from the registry and the stored epochs.
 """
 
 from __future__ import annotations
@@ -15,18 +16,31 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from regviz.registry import SMALL_DATA_N, SWEEPS, url_sweeps
 from regviz.urlstate import (
     CUSTOM,
-    KDE_SCALES,
-    SWEEPS,
+    DENSITY_AXES,
+    DENSITY_GROUPS,
+    DENSITY_SCALES,
+    PARAMS,
     PageState,
+    epoch_key,
     format_setting,
     parse_query,
     parse_setting,
     to_query,
 )
+from regviz.views import SNAPSHOT_EPOCHS
 
-KNOWN = ("l2", "p", "l1", "wd", "a", "b", "kde")
+KNOWN = tuple(PARAMS)
+FOCUS = tuple(url_sweeps())
+EPOCHS = tuple(epoch_key(k) for k in FOCUS)
+CHOICES = {
+    "kde": (*DENSITY_SCALES, "clip"),
+    "theta": DENSITY_AXES,
+    "params": DENSITY_GROUPS,
+    "nreg": ("l2", "p"),
+}
 PROPERTY = settings(max_examples=80, deadline=None)
 #: Longest warning we accept: the page shows warnings, and a 1 MB parameter must not
 #: become a 1 MB message.
@@ -36,29 +50,40 @@ MAX_WARNING = 400
 # --- an independent oracle for "would the page use this value?" -------------------------
 
 
-def is_canonical_number(kind: str, text: str) -> bool:
+def number(text: str) -> float | None:
     try:
         value = float(text.strip())
     except ValueError:
-        return False
-    return math.isfinite(value) and any(
-        math.isclose(value, c, rel_tol=1e-9) for c in SWEEPS[kind][0]
+        return None
+    return value if math.isfinite(value) else None
+
+
+def is_canonical_number(kind: str, text: str) -> bool:
+    value = number(text)
+    return value is not None and any(
+        math.isclose(value, c, rel_tol=1e-9) for c in SWEEPS[kind].values
     )
 
 
 def is_setting(text: str) -> bool:
     text = text.strip()
-    kind, sep, number = text.partition(":")
-    return text == CUSTOM or (sep == ":" and kind in SWEEPS and is_canonical_number(kind, number))
+    kind, sep, value = text.partition(":")
+    return text == CUSTOM or (sep == ":" and kind in SWEEPS and is_canonical_number(kind, value))
 
 
 def accepted(name: str, text: str) -> bool:
-    if name in SWEEPS:
-        return is_canonical_number(name, text)
+    if name in FOCUS:
+        return is_canonical_number(url_sweeps()[name].key, text)
+    if name in EPOCHS:
+        return number(text) in SNAPSHOT_EPOCHS
     if name in ("a", "b"):
         return is_setting(text)
-    if name == "kde":
-        return text in KDE_SCALES
+    if name in CHOICES:
+        return text.strip() in CHOICES[name]
+    if name == "n":
+        return number(text) in SMALL_DATA_N
+    if name == "nfocus":
+        return text.strip() == "best" or any(is_canonical_number(k, text) for k in ("l2", "p"))
     return False
 
 
@@ -81,7 +106,7 @@ SPELLINGS = (
 
 @st.composite
 def canonical_text(draw: st.DrawFn, kind: str) -> str:
-    value = draw(st.sampled_from(SWEEPS[kind][0]))
+    value = draw(st.sampled_from(SWEEPS[kind].values))
     return draw(st.sampled_from(SPELLINGS))(value)
 
 
@@ -107,12 +132,17 @@ GARBLED = st.one_of(
 
 @st.composite
 def parameter_value(draw: st.DrawFn, name: str) -> str:
-    if name in SWEEPS and draw(st.booleans()):
-        return draw(canonical_text(name))
-    if name in ("a", "b") and draw(st.booleans()):
-        return draw(setting_text())
-    if name == "kde" and draw(st.booleans()):
-        return draw(st.sampled_from(KDE_SCALES))
+    if draw(st.booleans()):
+        if name in FOCUS:
+            return draw(canonical_text(url_sweeps()[name].key))
+        if name in EPOCHS:
+            return str(draw(st.sampled_from(SNAPSHOT_EPOCHS)))
+        if name in ("a", "b"):
+            return draw(setting_text())
+        if name in CHOICES:
+            return draw(st.sampled_from(CHOICES[name]))
+        if name == "n":
+            return str(draw(st.sampled_from(SMALL_DATA_N)))
     return draw(GARBLED)
 
 
@@ -132,13 +162,17 @@ def queries(draw: st.DrawFn) -> dict[str, str | list[str]]:
 
 
 def assert_drawable(state: PageState) -> None:
-    """Every field holds a value the page has a checkpoint or a control for."""
+    """Every parameter holds a value the page has a stored run or a control for."""
     assert isinstance(state, PageState)
-    for kind in SWEEPS:
-        assert getattr(state, kind) in SWEEPS[kind][0]
+    assert set(state) == set(KNOWN)
+    for key, sweep in url_sweeps().items():
+        assert state[key] in sweep.values
+        assert state[epoch_key(key)] in SNAPSHOT_EPOCHS
     for token in (state.a, state.b):
         assert parse_setting(token) == token
-    assert state.kde in KDE_SCALES
+    for name, options in CHOICES.items():
+        assert state[name] in options and state[name] != "clip"
+    assert state.n in SMALL_DATA_N
 
 
 @PROPERTY
@@ -163,13 +197,15 @@ def test_good_parameters_are_taken_and_bad_ones_fall_back_to_the_default(
     for name in KNOWN:
         raw = query.get(name)
         if raw is None or not accepted(name, last(raw)):
-            assert getattr(state, name) == getattr(defaults, name)
-        elif name in SWEEPS:
-            assert math.isclose(getattr(state, name), float(last(raw)), rel_tol=1e-6)
+            assert state[name] == defaults[name]
+        elif name in FOCUS or name in EPOCHS or name == "n":
+            assert math.isclose(float(state[name]), float(last(raw)), rel_tol=1e-6)
         elif name in ("a", "b"):
-            assert getattr(state, name) == parse_setting(last(raw))
-        else:
-            assert state.kde == last(raw)
+            assert state[name] == parse_setting(last(raw))
+        elif name == "kde" and last(raw).strip() == "clip":
+            assert state[name] == "linear"  # old links: clipping is gone
+        elif name in CHOICES:
+            assert state[name] == last(raw).strip()
 
 
 @PROPERTY
@@ -184,7 +220,7 @@ def test_an_unknown_parameter_is_named_in_its_warning(name: str) -> None:
 
 
 @PROPERTY
-@given(name=st.sampled_from(("l2", "p", "l1", "wd", "kde")), text=GARBLED)
+@given(name=st.sampled_from(KNOWN), text=GARBLED)
 def test_a_bad_value_is_named_with_its_parameter_and_what_is_allowed(name: str, text: str) -> None:
     _, warnings = parse_query({name: text})
     if accepted(name, text):
@@ -192,24 +228,17 @@ def test_a_bad_value_is_named_with_its_parameter_and_what_is_allowed(name: str, 
         return
     (warning,) = warnings
     assert warning.startswith(f"{name}=")
-    if name in SWEEPS and is_number(text):
-        allowed = ", ".join(f"{v:g}" for v in SWEEPS[name][0])
+    if name in FOCUS and number(text) is not None:
+        allowed = ", ".join(f"{v:g}" for v in url_sweeps()[name].values)
         assert allowed in warning
-    if name == "kde":
-        assert ", ".join(KDE_SCALES) in warning
+    if name in CHOICES and name != "kde":
+        assert ", ".join(CHOICES[name]) in warning
     assert "Showing the default" in warning
-
-
-def is_number(text: str) -> bool:
-    try:
-        return math.isfinite(float(text.strip()))
-    except ValueError:
-        return False
 
 
 @pytest.mark.parametrize(("name", "text"), [("a", "nonsense"), ("b", "l2:5")])
 def test_a_bad_comparison_value_is_named_with_its_parameter(name: str, text: str) -> None:
-    """?b=l2:5 currently warns "l2='5' is not a canonical λ", which points at the wrong knob."""
+    """?b=l2:5 must name b, not l2: the warning points at the knob the reader turned."""
     _, warnings = parse_query({name: text})
     (warning,) = warnings
     assert warning.startswith(f"{name}=")
@@ -217,13 +246,21 @@ def test_a_bad_comparison_value_is_named_with_its_parameter(name: str, text: str
 
 @st.composite
 def canonical_states(draw: st.DrawFn) -> PageState:
-    values = {kind: draw(st.sampled_from(SWEEPS[kind][0])) for kind in SWEEPS}
+    values: dict[str, object] = {}
+    for key, sweep in url_sweeps().items():
+        values[key] = draw(st.sampled_from(sweep.values))
+        values[epoch_key(key)] = draw(st.sampled_from(SNAPSHOT_EPOCHS))
     tokens = st.sampled_from(
-        [CUSTOM] + [format_setting(kind, v) for kind in SWEEPS for v in SWEEPS[kind][0]]
+        [CUSTOM] + [format_setting(kind, v) for kind in SWEEPS for v in SWEEPS[kind].values]
     )
-    return PageState(
-        **values, a=draw(tokens), b=draw(tokens), kde=draw(st.sampled_from(KDE_SCALES))
-    )
+    values |= {"a": draw(tokens), "b": draw(tokens), "n": draw(st.sampled_from(SMALL_DATA_N))}
+    values |= {
+        name: draw(st.sampled_from(options[:3]))
+        for name, options in CHOICES.items()
+        if name != "kde"
+    }
+    values["kde"] = draw(st.sampled_from(DENSITY_SCALES))
+    return PageState(values)
 
 
 @PROPERTY
@@ -240,3 +277,9 @@ def test_an_empty_query_is_the_default_view_without_warnings() -> None:
 
 def test_the_default_state_is_itself_drawable() -> None:
     assert_drawable(PageState())
+
+
+def test_every_sweep_with_a_url_key_gets_a_focus_and_an_epoch_parameter() -> None:
+    """Adding a sweep to the registry is enough for it to live in the URL."""
+    for key in url_sweeps():
+        assert key in PARAMS and epoch_key(key) in PARAMS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from regviz.ui import pair, tables, url
+from regviz.ui import pair, settings, url
 from regviz.urlstate import CUSTOM
 
 
@@ -20,14 +20,14 @@ def draw(directory: str) -> None:
 
 @st.fragment
 def _focused(directory: str) -> None:
-    settings = {s.token: s.label for s in tables.comparable_settings()}
-    settings[CUSTOM] = "your custom run"
+    shown = {s.token: s.label for s in settings.comparable_settings()}
+    shown[CUSTOM] = "your custom run"
     left, right = st.columns(2)
     for column, side in ((left, "a"), (right, "b")):
         column.selectbox(
             f"Setting {side.upper()}",
-            list(settings),
-            format_func=settings.__getitem__,
+            list(shown),
+            format_func=shown.__getitem__,
             key=url.KEYS[side],
             on_change=url.write,
         )

@@ -5,7 +5,16 @@ from __future__ import annotations
 import streamlit as st
 
 from regviz import charts
-from regviz.data import HARD_CENTRE, N_POINTS, N_TRAIN, NOISE_STD, X_MAX, X_MIN, make_signal
+from regviz.data import (
+    HARD_CENTRE,
+    HARD_REGION,
+    N_POINTS,
+    N_TRAIN,
+    NOISE_STD,
+    X_MAX,
+    X_MIN,
+    make_signal,
+)
 from regviz.ui import resources, show, tables
 
 
@@ -15,7 +24,7 @@ def _chart(directory: str):
     if pre.data is None:
         return None, 0
     samples = tables.sample_table(pre.data, n=None, with_split=True)
-    figure = charts.data_chart(samples, tables.clean_table(pre.data), tables.HARD_REGION)
+    figure = charts.data_chart(samples, tables.clean_table(pre.data), HARD_REGION)
     return charts.to_spec(figure), len(samples)
 
 

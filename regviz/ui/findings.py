@@ -7,26 +7,30 @@ the checkpoints. Pure numpy and pandas; no Streamlit.
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from regviz.config import RunConfig
+from regviz.config import SEEDS, RunConfig
+from regviz.registry import SWEEPS
 from regviz.summary import Stats, metric_stats
-from regviz.ui import tables
-from regviz.urlstate import SWEEPS
-from regviz.verdict import clearly_above
+from regviz.ui import settings
+from regviz.verdict import climb_start
+from regviz.verdict.runs import clearly_worse
+from regviz.verdict.thresholds import PAIRED_MARGIN
 from regviz.views import RunView
+
+#: The validation number the prose quotes: the mean of the last 10 of 100 epochs.
+FINAL = "final_val_mse"
 
 
 def stats_by_value(runs: Mapping[str, RunView], kind: str, metric: str) -> dict[float, Stats]:
     """Canonical value of sweep `kind` → the metric over that setting's seeds (present ones)."""
     out = {}
-    for value in SWEEPS[kind][0]:
-        views = tables.seed_views(runs, tables.canonical(kind, value).config)
+    for value in SWEEPS[kind].values:
+        views = settings.seed_views(runs, SWEEPS[kind].config(value))
         stats = metric_stats(views, metric)
         if stats.n:
             out[value] = stats
@@ -42,6 +46,8 @@ class TurningPoint:
     first_bad: float
     first_bad_mse: Stats
     unregularised_mse: Stats
+    #: Values past `first_bad` that are not clearly worse (the climb is not monotonic).
+    relapses: tuple[float, ...] = ()
 
     @property
     def jump(self) -> float:
@@ -51,31 +57,77 @@ class TurningPoint:
 def turning_point(runs: Mapping[str, RunView], kind: str) -> TurningPoint | None:
     """The first value whose validation MSE is clearly above the sweep's zero setting.
 
-    "Clearly" is the verdict's rule (`regviz.verdict.clearly_above`: every seed above
-    every unregularised seed), so the prose and the verdict table cannot disagree.
+    "Clearly" is the verdict's rule (`regviz.verdict.climb_start`: every seed at
+    least 10 % above its own unregularised seed, and above all of them), called
+    here, so the prose and the verdict table cannot disagree. A value counts only
+    when all its seeds are present.
     """
-    val = stats_by_value(runs, kind, "val_mse")
-    values = sorted(val)
-    if len(values) < 2 or values[0] != 0.0:
+    per_seed = {}
+    for value in SWEEPS[kind].values:
+        views = settings.seed_views(runs, SWEEPS[kind].config(value))
+        if len(views) == len(SEEDS) and all(FINAL in v.metrics for v in views):
+            per_seed[value] = {v.config.seed: float(v.metrics[FINAL]) for v in views}
+    turn = climb_start(per_seed)
+    if turn is None:
         return None
-    base = val[0.0]
-    for previous, value in itertools.pairwise(values):
-        if clearly_above(val[value], base):
-            return TurningPoint(previous, val[previous], value, val[value], base)
-    return None
+    last, first = turn
+    stats = {value: setting_stats(runs, kind, value, FINAL) for value in (0.0, last, first)}
+    relapses = tuple(
+        value
+        for value in sorted(per_seed)
+        if value > first and not clearly_worse(per_seed[value], per_seed[0.0])
+    )
+    return TurningPoint(last, stats[last], first, stats[first], stats[0.0], relapses)
+
+
+def turning_point_text(runs: Mapping[str, RunView], kind: str) -> str | None:
+    """The paragraph every sweep's section uses for where its fit breaks, or None."""
+    turn = turning_point(runs, kind)
+    if turn is None:
+        return None
+    symbol = SWEEPS[kind].symbol
+    worse = (
+        f"every seed's validation MSE (mean of the last 10 epochs) is at least "
+        f"{PAIRED_MARGIN:.0%} above its own unregularised run and above all of them"
+    )
+    if turn.last_good == 0:
+        return (
+            f"**Where it breaks.** Already at {symbol} = {turn.first_bad:g}, the smallest value "
+            f"stored, {worse}: {turn.first_bad_mse.format()} against "
+            f"{turn.unregularised_mse.format()}."
+        )
+    return (
+        f"**Where it breaks.** Up to {symbol} = {turn.last_good:g} no value is clearly worse "
+        f"than none: at {symbol} = {turn.last_good:g} the validation MSE (mean of the last 10 "
+        f"epochs) is {turn.last_good_mse.format()} against {turn.unregularised_mse.format()}, "
+        f"and at least one seed is within {PAIRED_MARGIN:.0%} of its own unregularised run or "
+        f"inside their range. At {symbol} = {turn.first_bad:g} {worse}: "
+        f"{turn.first_bad_mse.format()}, {turn.jump:.1f}× the step before."
+        + _relapses(turn, symbol)
+    )
+
+
+def _relapses(turn: TurningPoint, symbol: str) -> str:
+    if not turn.relapses:
+        return ""
+    listed = ", ".join(f"{symbol} = {value:g}" for value in turn.relapses)
+    return (
+        f" The climb is not steady: {listed}, further on, is not clearly worse by the same "
+        "rule, a reminder that three seeds cannot pin the start of the climb to one decade."
+    )
 
 
 def baseline(runs: Mapping[str, RunView], metric: str) -> Stats:
-    return metric_stats(tables.seed_views(runs, RunConfig()), metric)
+    return metric_stats(settings.seed_views(runs, RunConfig()), metric)
 
 
 def setting_stats(runs: Mapping[str, RunView], kind: str, value: float, metric: str) -> Stats:
-    return metric_stats(tables.seed_views(runs, tables.canonical(kind, value).config), metric)
+    return metric_stats(settings.seed_views(runs, SWEEPS[kind].config(value)), metric)
 
 
 def flat_prediction(runs: Mapping[str, RunView], kind: str, value: float) -> float | None:
     """The mean level of a setting's seed-0 prediction (what a collapsed model predicts)."""
-    views = tables.seed_views(runs, tables.canonical(kind, value).config)
+    views = settings.seed_views(runs, SWEEPS[kind].config(value))
     return float(np.mean(views[0].prediction)) if views else None
 
 
@@ -88,19 +140,19 @@ def _fmt(stats: Stats, unit: str = "") -> str:
 
 #: Columns of the "what we learned" table: metric → (header, multiplier).
 LEARNED_METRICS: dict[str, tuple[str, float]] = {
-    "train_mse": ("final training MSE", 1.0),
-    "val_mse": ("final validation MSE", 1.0),
-    "val_mse_over_var": ("validation MSE / Var(y)", 1.0),
+    "final_train_mse": ("training MSE (last 10 epochs)", 1.0),
+    "final_val_mse": ("validation MSE (last 10 epochs)", 1.0),
+    "final_val_mse_over_var": ("validation MSE / Var(y)", 1.0),
     "weight_std": ("weight spread (std)", 1.0),
     "weight_fraction_near_zero": ("weights |w| < 0.001 (%)", 100.0),
 }
 
 
-def learned_table(runs: Mapping[str, RunView], settings: Sequence[tables.Setting]) -> pd.DataFrame:
+def learned_table(runs: Mapping[str, RunView], shown: Sequence[settings.Setting]) -> pd.DataFrame:
     """One row per setting: mean (min–max over seeds) of each LEARNED_METRICS column."""
     rows = []
-    for setting in settings:
-        views = tables.seed_views(runs, setting.config)
+    for setting in shown:
+        views = settings.seed_views(runs, setting.config)
         row: dict[str, object] = {"setting": setting.label, "seeds": len(views)}
         for metric, (header, scale) in LEARNED_METRICS.items():
             stats = metric_stats(views, metric)
@@ -112,8 +164,8 @@ def learned_table(runs: Mapping[str, RunView], settings: Sequence[tables.Setting
 
 #: Metrics compared side by side, with how to read them.
 COMPARED_METRICS = (
-    ("val_mse", "final validation MSE"),
-    ("train_mse", "final training MSE"),
+    ("final_val_mse", "validation MSE (last 10 epochs)"),
+    ("final_train_mse", "training MSE (last 10 epochs)"),
     ("hard_region_mse", "validation MSE near x = 11"),
     ("prediction_std_ratio", "prediction spread / clean signal's"),
     ("weight_std", "weight spread (std)"),

@@ -6,7 +6,7 @@ import streamlit as st
 
 from regviz.store import Pretrained
 from regviz.ui import url
-from regviz.urlstate import KDE_SCALES
+from regviz.urlstate import DENSITY_AXES, DENSITY_GROUPS, DENSITY_SCALES
 
 SHOWN_PROBLEMS = 5
 CONTENTS = (
@@ -17,10 +17,18 @@ CONTENTS = (
     ("l2", "5. L2"),
     ("dropout", "6. Dropout"),
     ("uncertainty", "MC dropout"),
+    ("small-data", "7. When it helps"),
     ("beyond", "Beyond the article"),
-    ("learned", "7. What we learned"),
+    ("learned", "8. What we learned"),
 )
-KDE_LABELS = {"clip": "clip tall peaks", "log": "log axis"}
+DENSITY_LABELS = {
+    "weights": "weights",
+    "biases": "biases",
+    "value": "θ",
+    "log10": "log10 |θ|",
+    "linear": "linear",
+    "log": "logarithmic",
+}
 
 
 def problems(pre: Pretrained) -> None:
@@ -45,13 +53,37 @@ def sidebar() -> None:
     with st.sidebar:
         st.markdown("**On this page**")
         st.markdown("\n".join(f"- [{title}](#{anchor})" for anchor, title in CONTENTS))
-        st.radio(
-            "Parameter densities",
-            list(KDE_SCALES),
-            format_func=KDE_LABELS.__getitem__,
-            key=url.KEYS["kde"],
-            on_change=url.write,
-            help="Strong L2 or L1 squeezes the weights into a spike far taller than the rest. "
-            "Clip it to read the broad shapes, or use a log axis to see every peak.",
-        )
+        st.markdown("**Parameter densities**")
+        for name, options, label, help_text in (
+            (
+                "params",
+                DENSITY_GROUPS,
+                "Parameters",
+                "L2, L1 and weight decay act on the "
+                "weights; the biases are left free, so they tell a different story.",
+            ),
+            (
+                "theta",
+                DENSITY_AXES,
+                "Horizontal axis",
+                "log10 |θ| spreads out values that "
+                "span many orders of magnitude: it shows how far towards zero L2 pushes.",
+            ),
+            (
+                "kde",
+                DENSITY_SCALES,
+                "Vertical axis",
+                "Every setting of a sweep is smoothed "
+                "with one bandwidth, so heights compare; a log axis shows the low tails too.",
+            ),
+        ):
+            st.radio(
+                label,
+                list(options),
+                format_func=DENSITY_LABELS.__getitem__,
+                key=url.KEYS[name],
+                on_change=url.write,
+                horizontal=True,
+                help=help_text,
+            )
         st.caption("Every picker is stored in the address bar: copy the URL to share what you see.")

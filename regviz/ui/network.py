@@ -9,7 +9,7 @@ import streamlit as st
 from regviz.config import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LR
 from regviz.data import N_TRAIN
 from regviz.layout import N_PARAMETERS
-from regviz.ui import resources, tables
+from regviz.ui import resources, show, tables
 
 
 def draw(directory: str) -> None:
@@ -23,16 +23,17 @@ def draw(directory: str) -> None:
         "network can only predict values ≥ 0 (the data are lifted above zero for that reason). "
         "When dropout is on, it acts after each hidden activation."
     )
-    st.dataframe(tables.architecture_table(), hide_index=True, width="stretch")
+    show.static_table(tables.architecture_table())
     check = f" (the stored initial weights hold {stored.pop():,} values each)" if stored else ""
     steps = math.ceil(N_TRAIN / DEFAULT_BATCH_SIZE)
     st.markdown(
         f"That is **{count:,} parameters**{check}. They start from PyTorch's default "
         "initialisation: each weight and bias drawn uniformly from ±1/√fan-in, which is ±1 for "
-        f"the first layer and ±{1 / math.sqrt(tables.WIDTHS[1]):g} for the others. Every run "
-        f"trains with Adam (learning rate {DEFAULT_LR:g}) on minibatches of "
-        f"{DEFAULT_BATCH_SIZE} for {DEFAULT_EPOCHS} epochs ({steps} steps per epoch), "
-        "minimising the mean squared error plus whatever penalty the section adds. A seed "
-        "fixes the initialisation, the batch order and the dropout masks; the data never "
-        "change."
+        f"the first layer and ±{1 / math.sqrt(tables.WIDTHS[1]):g} for the others. Unless a "
+        "section says otherwise (the comparison with plain SGD in section 5, fewer training "
+        f"points in section 7), every run trains with Adam (learning rate {DEFAULT_LR:g}) on "
+        f"minibatches of {DEFAULT_BATCH_SIZE} for {DEFAULT_EPOCHS} epochs ({steps} steps "
+        "per epoch), minimising the mean squared error plus whatever penalty the section "
+        "adds. A seed fixes the initialisation, the batch order and the dropout masks; the "
+        "data never change."
     )

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
-from regviz import charts
 from regviz.config import RunConfig
-from regviz.ui import findings, resources, show, sweeps, tables
+from regviz.ui import densities, findings, resources, settings, show, sweeps
 from regviz.urlstate import CUSTOM
 from regviz.views import RunView
 
@@ -47,42 +46,37 @@ def _side(directory: str, token: str, key: tuple | None, prefix: str) -> tuple[s
         view = resources.training_service(resources.max_trainings()).cached(config)
         if view is None:
             raise SideMissing("custom run: no longer in the server's cache, train it again")
-        return f"{prefix} · your run ({tables.describe_config(config)})", [view]
-    setting = tables.setting_from_token(token)
-    views = tables.seed_views(resources.pretrained(directory).runs, setting.config)
+        return f"{prefix} · your run ({settings.describe_config(config)})", [view]
+    setting = settings.setting_from_token(token)
+    views = settings.seed_views(resources.pretrained(directory).runs, setting.config)
     if not views:
         raise SideMissing(f"{setting.label}: no stored runs")
     return f"{prefix} · {setting.label}", views
 
 
 @st.cache_resource(show_spinner=False, max_entries=64)
-def pair_charts(directory: str, a: str, b: str, key: tuple | None, kde_scale: str) -> PairCharts:
+def pair_charts(
+    directory: str, a: str, b: str, key: tuple | None, options: densities.DensityOptions
+) -> PairCharts:
     """Charts of A against B; raises SideMissing (never cached) when a side has no runs."""
     groups = [_side(directory, a, key, "A"), _side(directory, b, key, "B")]
-    order = [label for label, _ in groups]
-    loss, prediction = sweeps.loss_and_prediction(
-        directory, groups, title="Predictions", subtitle="bold: first seed; faint: the other seeds"
-    )
-    density = sweeps.density_chart(
-        [(label, [v.kde["all"] for v in views]) for label, views in groups],
-        order=order,
-        focus=None,
-        kde_scale=kde_scale,
-        title="Parameter density",
-        ordered=False,
+    prediction, loss, density = sweeps.group_charts(
+        directory,
+        groups,
+        options,
+        title="Predictions",
+        subtitle="bold: first seed; faint: the other seeds",
     )
     (a_label, a_views), (b_label, b_views) = groups
     numbers = findings.comparison_table(a_label, a_views, b_label, b_views)
-    return PairCharts(
-        charts.to_spec(loss), charts.to_spec(prediction), charts.to_spec(density), numbers
-    )
+    return PairCharts(loss, prediction, density, numbers)
 
 
 def draw(directory: str, a: str, b: str) -> bool:
     """Draw the pair; False (with a message) when a side cannot be shown."""
     key = custom_key() if CUSTOM in (a, b) else None
     try:
-        figures = pair_charts(directory, a, b, key, sweeps.kde_scale())
+        figures = pair_charts(directory, a, b, key, sweeps.density_options())
     except SideMissing as error:
         st.info(f"Nothing to compare yet: {error}.", icon=":material/info:")
         return False

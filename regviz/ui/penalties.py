@@ -6,9 +6,8 @@ import math
 
 import streamlit as st
 
-from regviz.config import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LR
-from regviz.data import N_TRAIN
-from regviz.ui import findings, resources, sweeps
+from regviz.config import DEFAULT_LR, DEFAULT_STEPS
+from regviz.ui import findings, overtime, resources, show, sweeps
 
 
 def draw_l1(directory: str) -> None:
@@ -30,46 +29,52 @@ def draw_l1(directory: str) -> None:
 def draw_adamw(directory: str) -> None:
     st.subheader("Decoupled weight decay (AdamW)", anchor="adamw")
     st.markdown(
-        "With plain gradient descent, adding λ‖θ‖² to the cost and shrinking the weights by a "
-        "fixed fraction each step are the same thing. Under Adam they are not: Adam divides "
-        "every gradient, the penalty's included, by a running estimate of its size. A weight "
-        "whose loss gradient is small therefore feels the L2 penalty at full force, and one "
-        "with large gradients hardly at all. Decoupled weight decay (Loshchilov and Hutter's "
-        "AdamW) takes the shrinking out of the gradient: after each Adam step every weight is "
-        "multiplied by (1 − lr·decay), whatever its gradients."
+        "Section 5 showed that L2 inside Adam is not weight decay: Adam rescales the "
+        "penalty's gradient weight by weight. Decoupled weight decay (Loshchilov and Hutter's "
+        "AdamW) takes the shrinking out of the gradient: at every step, before the Adam "
+        "update, each weight is multiplied by (1 − lr·decay), whatever its gradients."
     )
     _adamw(directory)
 
 
 @st.fragment
 def _l1(directory: str) -> None:
-    sweeps.section(directory, "l1", "Focus on one λ₁", lambda focus: _l1_story(directory, focus))
+    focus, _ = sweeps.section(
+        directory, "l1", "Focus on one λ₁", lambda f, e: _l1_story(directory, f)
+    )
+    _over_training(directory, "l1", focus)
 
 
 @st.fragment
 def _adamw(directory: str) -> None:
-    sweeps.section(
-        directory, "wd", "Focus on one decay rate", lambda focus: _adamw_story(directory, focus)
+    focus, _ = sweeps.section(
+        directory, "wd", "Focus on one decay rate", lambda f, e: _adamw_story(directory, f)
     )
+    _over_training(directory, "wd", focus)
+
+
+def _over_training(directory: str, kind: str, focus: float) -> None:
+    if show.deep_dive(["Over training"], key=f"{kind}_deep"):
+        overtime.draw(directory, kind, focus)
 
 
 def _closest_l2(runs, val_mse: float) -> float | None:
     """The λ whose mean validation MSE is closest (in ratio) to `val_mse`."""
-    l2 = findings.stats_by_value(runs, "l2", "val_mse")
+    l2 = findings.stats_by_value(runs, "l2", findings.FINAL)
     if not l2:
         return None
     return min(l2, key=lambda value: abs(math.log(l2[value].mean / val_mse)))
 
 
 def _matched(runs, kind: str, focus: float, name: str) -> str | None:
-    val = findings.setting_stats(runs, kind, focus, "val_mse")
+    val = findings.setting_stats(runs, kind, focus, findings.FINAL)
     near = findings.setting_stats(runs, kind, focus, "weight_fraction_near_zero")
     if not val.n:
         return None
     twin = _closest_l2(runs, val.mean)
     if twin is None:
         return None
-    twin_val = findings.setting_stats(runs, "l2", twin, "val_mse")
+    twin_val = findings.setting_stats(runs, "l2", twin, findings.FINAL)
     twin_near = findings.setting_stats(runs, "l2", twin, "weight_fraction_near_zero")
     return (
         f"**At {name} = {focus:g}** the validation MSE is {val.format()} and {near.mean:.1%} of "
@@ -87,30 +92,36 @@ def _l1_story(directory: str, focus: float) -> None:
     if exact and near:
         most = max(near, key=lambda value: near[value].mean)
         largest_exact = max(stats.high for stats in exact.values())
-        parts.append(
-            f"**Near zero, not at zero.** At λ₁ = {most:g}, {near[most].mean:.1%} of the weights "
-            f"sit within 0.001 of zero, yet across every L1 run the largest share of parameters "
-            f"that are *exactly* zero is {largest_exact:.2%}. That is Adam again: each step "
-            f"moves a weight by roughly the learning rate ({DEFAULT_LR:g}) whatever the size of "
-            "its gradient, so a weight that the penalty drives across zero is pushed straight "
-            "back, and it ends up jittering in a narrow band around zero. Exact zeros need a "
-            "step that can stop at zero (a proximal or soft-threshold update), which plain "
-            "gradient methods do not take. In the density this shows as a tall, narrow spike "
-            "rather than the L2 sweep's gradual narrowing."
-        )
-    turn = findings.turning_point(runs, "l1")
-    if turn is not None:
-        parts.append(
-            f"The fit holds up to λ₁ = {turn.last_good:g} and breaks at λ₁ = {turn.first_bad:g}"
-            f", where the validation MSE is {turn.first_bad_mse.format()}."
-        )
+        if largest_exact >= 0.01:
+            parts.append(
+                f"**Exact zeros.** At λ₁ = {most:g}, {near[most].mean:.1%} of the weights sit "
+                f"within 0.001 of zero, and up to {largest_exact:.2%} of the parameters are "
+                "exactly zero."
+            )
+        else:
+            parts.append(_near_not_at_zero(most, near[most].mean, largest_exact))
+    turn = findings.turning_point_text(runs, "l1")
+    if turn:
+        parts.append(turn)
     st.markdown("\n\n".join(parts))
+
+
+def _near_not_at_zero(most: float, share: float, largest_exact: float) -> str:
+    return (
+        f"**Near zero, not at zero.** At λ₁ = {most:g}, {share:.1%} of the weights sit within "
+        "0.001 of zero, yet across every L1 run the largest share of parameters that are "
+        f"*exactly* zero is {largest_exact:.2%}. That is Adam again: each step moves a weight "
+        f"by roughly the learning rate ({DEFAULT_LR:g}) whatever the size of its gradient, so "
+        "a weight that the penalty drives across zero is pushed straight back, and it ends up "
+        "jittering in a narrow band around zero. Exact zeros need a step that can stop at "
+        "zero (a proximal or soft-threshold update), which plain gradient methods do not take."
+    )
 
 
 def _adamw_story(directory: str, focus: float) -> None:
     runs = resources.pretrained(directory).runs
     parts = [text for text in [_matched(runs, "wd", focus, "decay")] if text]
-    steps = DEFAULT_EPOCHS * math.ceil(N_TRAIN / DEFAULT_BATCH_SIZE)
+    steps = DEFAULT_STEPS
     if focus:
         shrink = steps * -math.log1p(-DEFAULT_LR * focus)
         parts.append(
@@ -124,17 +135,20 @@ def _adamw_story(directory: str, focus: float) -> None:
     if near and l2_near:
         most = max(s.mean for s in near.values())
         most_l2 = max(s.mean for s in l2_near.values())
-        parts.append(
-            f"**No spike.** Across the decay sweep at most {most:.1%} "
-            f"of the weights end near zero, against up to {most_l2:.1%} "
-            "for L2: decoupled decay shrinks all weights together instead of letting Adam's "
-            "scaling single out the quiet ones, so the density narrows as a whole rather than "
-            "collapsing onto zero."
-        )
-    turn = findings.turning_point(runs, "wd")
-    if turn is not None:
-        parts.append(
-            f"The fit holds up to decay = {turn.last_good:g} and breaks at decay = "
-            f"{turn.first_bad:g}, where the validation MSE is {turn.first_bad_mse.format()}."
-        )
+        if most < most_l2 / 2:
+            parts.append(
+                f"**No spike.** Across the decay sweep at most {most:.1%} "
+                f"of the weights end near zero, against up to {most_l2:.1%} "
+                "for L2: decoupled decay shrinks all weights together instead of letting "
+                "Adam's scaling single out the quiet ones, so the density narrows as a whole "
+                "rather than collapsing onto zero."
+            )
+        else:
+            parts.append(
+                f"**A spike too.** Up to {most:.1%} of the weights end near zero across the "
+                f"decay sweep, against up to {most_l2:.1%} for L2."
+            )
+    turn = findings.turning_point_text(runs, "wd")
+    if turn:
+        parts.append(turn)
     st.markdown("\n\n".join(parts))

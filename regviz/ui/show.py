@@ -35,3 +35,38 @@ def missing(what: str) -> None:
         "(see the error at the top of the page for the file and the command that rebuilds it).",
         icon=":material/info:",
     )
+
+
+def deep_dive(labels: list[str], key: str) -> str | None:
+    """A row of buttons that opens one deep dive at a time; nothing runs until one is picked.
+
+    Tabs always have one panel open (and run it); a section's extra views should cost a
+    reader nothing until asked for, so they sit behind pills with no default.
+    """
+    return st.pills("Go deeper", labels, selection_mode="single", default=None, key=key)
+
+
+def lazy_tabs(labels: list[str], key: str) -> list:
+    """Tabs whose closed panels do not run: draw into a tab only when `tab.open` is True.
+
+    With `on_change="rerun"` Streamlit reports which tab is shown, so a section can
+    skip building the charts of the tabs a reader has not opened.
+    """
+    return list(st.tabs(labels, key=key, on_change="rerun"))
+
+
+def static_table(table, formats: dict[str, str] | None = None) -> None:
+    """A small table as plain HTML (`st.table`), numbers formatted per column.
+
+    `st.dataframe` loads an interactive grid's code into the reader's browser; a table
+    of a dozen rows does not need it, and the first screen loads faster without it.
+    """
+    formats = formats or {}
+    shown = table.copy()
+    for column, spec in formats.items():
+        if column in shown.columns:
+            shown[column] = [
+                "" if value is None or value != value else format(value, spec)
+                for value in shown[column]
+            ]
+    st.table(shown, hide_index=True, border="horizontal")

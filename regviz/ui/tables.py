@@ -10,113 +10,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from regviz.config import SEEDS, RunConfig
-from regviz.data import HARD_CENTRE, HARD_HALF_WIDTH, NOISE_STD
-from regviz.layout import HIDDEN, N_HIDDEN_LAYERS, PARAMETER_LAYOUT, parameter_slices
+from regviz.data import NOISE_STD
+from regviz.layout import HIDDEN, LEAKY_SLOPE, N_HIDDEN_LAYERS, PARAMETER_LAYOUT
 from regviz.summary import curve_stats
-from regviz.urlstate import CUSTOM, SWEEPS, format_setting, split_setting
-from regviz.views import KDE_GRID, PREDICTION_GRID, RunView
+from regviz.views import PREDICTION_GRID, SNAPSHOT_GRID, RunView
 
-HARD_REGION = (HARD_CENTRE - HARD_HALF_WIDTH, HARD_CENTRE + HARD_HALF_WIDTH)
 #: At most this many points per curve (the 401-point prediction grid halves to 201).
 MAX_CURVE_POINTS = 201
-#: The faint lines of a setting's other seeds need less detail than its bold first seed.
+#: Thin context lines and faint seeds need less detail than the bold focused curve.
 FAINT_CURVE_POINTS = 101
-SCATTER_POINTS = 400
-#: Densities below this are drawn at it (a log axis has no zero).
-DENSITY_FLOOR = 1e-2
-#: A density counts as visible above this share of its own peak.
-VISIBLE_SHARE = 2e-3
+#: Loss curves: at most this many epochs per line.
+LOSS_POINTS = 60
+SCATTER_POINTS = 300
 #: The network's widths, input to output.
 WIDTHS = (1, *([HIDDEN] * N_HIDDEN_LAYERS), 1)
-#: Slope of the hidden layers' leaky ReLU (`regviz.model.LEAKY_SLOPE`; a test pins them).
-LEAKY_SLOPE = 0.01
-
-SYMBOL = {"l2": "λ", "p": "p", "l1": "λ₁", "wd": "decay"}
-FIELD = {"l2": "l2", "p": "dropout", "l1": "l1", "wd": "weight_decay"}
-SWEEP_NAME = {"l2": "L2", "p": "dropout", "l1": "L1", "wd": "AdamW weight decay"}
-
-
-@dataclass(frozen=True)
-class Setting:
-    """One thing a reader can look at: a canonical setting (all its seeds) or a custom run."""
-
-    token: str
-    label: str
-    config: RunConfig
-
-
-def canonical(kind: str, value: float) -> Setting:
-    """The canonical setting `value` of sweep `kind`; value 0 is the shared baseline."""
-    config = RunConfig(**{FIELD[kind]: value}) if value else RunConfig()
-    return Setting(format_setting(kind, value), f"{SYMBOL[kind]} = {value:g}", config)
-
-
-def describe_config(config: RunConfig) -> str:
-    """'λ = 0.003, p = 0.1, seed 0, 100 epochs': the settings that differ from none."""
-    parts = [
-        f"{SYMBOL[kind]} = {getattr(config, field):g}"
-        for kind, field in FIELD.items()
-        if getattr(config, field)
-    ]
-    parts = parts or ["no regularisation"]
-    return ", ".join([*parts, f"seed {config.seed}", f"{config.epochs} epochs"])
-
-
-def sweep(kind: str) -> list[Setting]:
-    return [canonical(kind, value) for value in SWEEPS[kind][0]]
-
-
-def comparable_settings() -> list[Setting]:
-    """Every canonical setting once (the baseline under λ = 0), in page order."""
-    settings = sweep("l2")
-    for kind in ("p", "l1", "wd"):
-        settings += [s for s in sweep(kind) if s.config != RunConfig()]
-    return settings
-
-
-def normalise_token(token: str) -> str:
-    """'p:0' and 'l1:0' are the baseline, listed once as 'l2:0'."""
-    if token == CUSTOM:
-        return token
-    _, value = split_setting(token)
-    return token if value else format_setting("l2", 0.0)
-
-
-def setting_from_token(token: str) -> Setting:
-    kind, value = split_setting(normalise_token(token))
-    return canonical(kind, value)
-
-
-#: How far apart two settings look along each field: log10 for strengths (offset so
-#: that 0 is a finite point below the smallest canonical value), linear for p.
-_NEAR_OFFSET = {"l2": 1e-6, "l1": 1e-6, "weight_decay": 1e-3}
-
-
-def _coordinates(config: RunConfig) -> np.ndarray:
-    logs = [math.log10(getattr(config, f) + offset) for f, offset in _NEAR_OFFSET.items()]
-    return np.array([*logs, 10 * config.dropout])
-
-
-def nearest_setting(config: RunConfig) -> Setting:
-    """The canonical setting closest to `config` (a decade of strength ~ 0.1 of p)."""
-    target = _coordinates(config)
-    return min(
-        comparable_settings(),
-        key=lambda s: float(np.abs(_coordinates(s.config) - target).sum()),
-    )
-
-
-def seed_views(runs: Mapping[str, RunView], config: RunConfig) -> list[RunView]:
-    """The stored runs of a setting, one per seed that is present, in seed order."""
-    found = (runs.get(config.with_seed(seed).run_id) for seed in SEEDS)
-    return [view for view in found if view is not None]
-
 
 # --- tables for charts ---------------------------------------------------------
 
@@ -125,15 +36,18 @@ def stride(length: int, max_points: int = MAX_CURVE_POINTS) -> int:
     return max(1, math.ceil(length / max_points))
 
 
-def loss_table(groups: Sequence[tuple[str, Sequence[RunView]]]) -> pd.DataFrame:
+def loss_table(
+    groups: Sequence[tuple[str, Sequence[RunView]]], max_points: int = MAX_CURVE_POINTS
+) -> pd.DataFrame:
     """setting, split, epoch, mean, low, high: per-epoch MSE across each group's seeds."""
     frames = []
     for label, views in groups:
         if not views:
             continue
         length = min(len(v.val_loss) for v in views)
-        step = stride(length)
+        step = stride(length, max_points)
         index = np.unique(np.r_[np.arange(0, length, step), length - 1])
+        epochs = views[0].epoch_numbers[:length]
         for split, attribute in (("training", "train_loss"), ("validation", "val_loss")):
             mean, low, high = curve_stats([getattr(v, attribute)[:length] for v in views])
             frames.append(
@@ -141,7 +55,7 @@ def loss_table(groups: Sequence[tuple[str, Sequence[RunView]]]) -> pd.DataFrame:
                     {
                         "setting": label,
                         "split": split,
-                        "epoch": index + 1,
+                        "epoch": epochs[index],
                         "mean": mean[index].astype(np.float32),
                         "low": low[index].astype(np.float32),
                         "high": high[index].astype(np.float32),
@@ -149,6 +63,70 @@ def loss_table(groups: Sequence[tuple[str, Sequence[RunView]]]) -> pd.DataFrame:
                 )
             )
     return _concat(frames, ["setting", "split", "epoch", "mean", "low", "high"])
+
+
+def loss_tables(
+    groups: Sequence[tuple[str, Sequence[RunView]]],
+) -> tuple[pd.DataFrame, dict[str, dict[str, pd.DataFrame]]]:
+    """The loss chart's static context (every setting's mean) and each setting's focus tables.
+
+    Context lines are faint and get LOSS_POINTS per line; the focused setting's bold
+    line ("main") and its seed band ("band") get MAX_CURVE_POINTS.
+    """
+    context = loss_table(groups, LOSS_POINTS)[["setting", "split", "epoch", "mean"]]
+    focus = {}
+    for label, views in groups:
+        table = loss_table([(label, views)])
+        focus[label] = {
+            "main": table[["setting", "split", "epoch", "mean"]],
+            "band": table[["setting", "split", "epoch", "low", "high"]],
+        }
+    return context, focus
+
+
+def curve_at(view: RunView, epoch: int | None, max_points: int) -> pd.DataFrame:
+    """x, y of a run's prediction after `epoch` (None: the end of training), thinned."""
+    if epoch is None:
+        x, y = PREDICTION_GRID, np.asarray(view.prediction)
+    else:
+        row = view.snapshot_epochs.index(epoch)
+        x, y = SNAPSHOT_GRID, np.asarray(view.snapshots["prediction"][row])
+    step = stride(x.size, max_points)
+    return pd.DataFrame({"x": x[::step].astype(np.float32), "y": y[::step].astype(np.float32)})
+
+
+def prediction_tables(
+    groups: Sequence[tuple[str, Sequence[RunView]]], epoch: int | None = None
+) -> tuple[pd.DataFrame, dict[str, dict[str, pd.DataFrame]]]:
+    """The prediction chart's context (each setting's first seed, thin) and focus tables.
+
+    Focus tables: "main", the first seed with MAX_CURVE_POINTS; "seeds", the others
+    with FAINT_CURVE_POINTS, one `line` each.
+    """
+    context = _concat(
+        [
+            curve_at(views[0], epoch, FAINT_CURVE_POINTS).assign(setting=label)
+            for label, views in groups
+            if views
+        ],
+        ["setting", "x", "y"],
+    )
+    focus = {}
+    for label, views in groups:
+        if not views:
+            continue
+        main = curve_at(views[0], epoch, MAX_CURVE_POINTS).assign(setting=label)
+        seeds = [
+            curve_at(view, epoch, FAINT_CURVE_POINTS).assign(
+                setting=label, line=f"{label}, seed {view.config.seed}"
+            )
+            for view in views[1:]
+        ]
+        focus[label] = {
+            "main": _concat([main], ["setting", "x", "y"]),
+            "seeds": _concat(seeds, ["setting", "line", "x", "y"]),
+        }
+    return context, focus
 
 
 def prediction_table(groups: Sequence[tuple[str, Sequence[RunView]]]) -> pd.DataFrame:
@@ -178,68 +156,6 @@ def prediction_table(groups: Sequence[tuple[str, Sequence[RunView]]]) -> pd.Data
     return _concat(frames, ["setting", "line", "role", "rank", "x", "y"])
 
 
-@dataclass(frozen=True)
-class DensityTable:
-    """A KDE table plus the axis choices that make it readable."""
-
-    table: pd.DataFrame
-    clip: float
-    floor: float
-    x_domain: tuple[float, float]
-
-
-def kde_table(
-    groups: Sequence[tuple[str, Sequence[np.ndarray]]], references: Sequence[str] = ()
-) -> DensityTable:
-    """setting, line, role, rank, value, density over the visible range, seeds averaged.
-
-    Averaging the seeds' densities gives the density of their pooled parameters.
-    Groups named in `references` get role "reference" (drawn dashed).
-    """
-    curves = {label: np.mean(np.vstack(arrays), axis=0) for label, arrays in groups if len(arrays)}
-    if not curves:
-        empty = _concat([], ["setting", "line", "role", "rank", "value", "density"])
-        return DensityTable(empty, 1.0, DENSITY_FLOOR, (-1.0, 1.0))
-    low, high = _visible_range(curves.values())
-    inside = np.flatnonzero((KDE_GRID >= low) & (KDE_GRID <= high))
-    index = inside[:: stride(inside.size)]
-    peaks = {int(np.argmax(curve)) for curve in curves.values()}
-    index = np.unique(np.r_[index, [p for p in peaks if low <= KDE_GRID[p] <= high]])
-    frames = []
-    for label, curve in curves.items():
-        frames.append(
-            pd.DataFrame(
-                {
-                    "setting": label,
-                    "line": label,
-                    "role": "reference" if label in references else "curve",
-                    "rank": np.int8(0),
-                    "value": KDE_GRID[index].astype(np.float32),
-                    "density": np.maximum(curve[index], DENSITY_FLOOR).astype(np.float32),
-                }
-            )
-        )
-    table = _concat(frames, ["setting", "line", "role", "rank", "value", "density"])
-    return DensityTable(table, clip_height(curves.values()), DENSITY_FLOOR, (low, high))
-
-
-def clip_height(curves: Sequence[np.ndarray] | object) -> float:
-    """Where to cut the y axis so broad densities stay readable: twice the lowest peak."""
-    peaks = np.array([float(np.max(c)) for c in curves])
-    return float(min(peaks.max(), 2.0 * peaks.min()) * 1.05)
-
-
-def _visible_range(curves) -> tuple[float, float]:
-    low, high = math.inf, -math.inf
-    for curve in curves:
-        seen = np.flatnonzero(curve >= VISIBLE_SHARE * curve.max())
-        low, high = min(low, KDE_GRID[seen[0]]), max(high, KDE_GRID[seen[-1]])
-    pad = 0.05 * (high - low)
-    low = max(float(KDE_GRID[0]), math.floor((low - pad) * 10) / 10)
-    high = min(float(KDE_GRID[-1]), math.ceil((high + pad) * 10) / 10)
-    return low, high
-
-
 def sample_table(
     data: Mapping[str, np.ndarray], n: int | None = SCATTER_POINTS, with_split: bool = False
 ) -> pd.DataFrame:
@@ -267,20 +183,28 @@ def clean_table(data: Mapping[str, np.ndarray]) -> pd.DataFrame:
 
 
 def band_table(view: RunView) -> pd.DataFrame | None:
-    """x, mean, low, high: the MC-dropout mean ± 2σ, or None for a run without dropout."""
-    if view.mc_mean is None or view.mc_std is None:
+    """x, mean, low, high, p_low, p_high, sample, eval: the dropout band, or None without one.
+
+    low/high are mean ∓ 2σ of the passes with dropout on, p_low/p_high their 2.5 and
+    97.5 percentiles, sample one such pass, eval the prediction with dropout off.
+    """
+    mc = view.mc
+    if not {"mean", "std", "low", "high", "sample"} <= set(mc):
         return None
     step = stride(PREDICTION_GRID.size)
-    mean = np.asarray(view.mc_mean)[::step]
-    std = np.asarray(view.mc_std)[::step]
-    return pd.DataFrame(
-        {
-            "x": PREDICTION_GRID[::step].astype(np.float32),
-            "mean": mean.astype(np.float32),
-            "low": (mean - 2 * std).astype(np.float32),
-            "high": (mean + 2 * std).astype(np.float32),
-        }
-    )
+    mean = np.asarray(mc["mean"])[::step]
+    std = np.asarray(mc["std"])[::step]
+    columns = {
+        "x": PREDICTION_GRID[::step],
+        "mean": mean,
+        "low": mean - 2 * std,
+        "high": mean + 2 * std,
+        "p_low": np.asarray(mc["low"])[::step],
+        "p_high": np.asarray(mc["high"])[::step],
+        "sample": np.asarray(mc["sample"])[::step],
+        "eval": np.asarray(view.prediction)[::step],
+    }
+    return pd.DataFrame({name: np.asarray(v, dtype=np.float32) for name, v in columns.items()})
 
 
 def history_table(train: Sequence[float], val: Sequence[float]) -> pd.DataFrame:
@@ -315,30 +239,6 @@ def architecture_table() -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows)
-
-
-def layer_slices() -> dict[str, tuple[slice, slice]]:
-    """'layer k' → (weights, biases) slices of the flat parameter vector."""
-    where = list(parameter_slices().values())
-    return {f"layer {k + 1}": (where[2 * k], where[2 * k + 1]) for k in range(len(where) // 2)}
-
-
-BEFORE_SUFFIX = " · before"
-
-
-def paired_kde_table(
-    after: Sequence[tuple[str, Sequence[np.ndarray]]],
-    before: Sequence[tuple[str, Sequence[np.ndarray]]],
-) -> DensityTable:
-    """Densities after training (solid) and before (dashed, same colour) for each group."""
-    groups = [*after, *[(label + BEFORE_SUFFIX, arrays) for label, arrays in before]]
-    dens = kde_table(groups, references=[label + BEFORE_SUFFIX for label, _ in before])
-    table = dens.table.copy()
-    table["setting"] = table["setting"].astype(str).str.removesuffix(BEFORE_SUFFIX)
-    table["setting"] = table["setting"].astype("category")
-    after_peaks = [float(np.max(np.mean(np.vstack(a), axis=0))) for _, a in after if len(a)]
-    clip = clip_height([np.array([p]) for p in after_peaks]) if after_peaks else dens.clip
-    return DensityTable(table, clip, dens.floor, dens.x_domain)
 
 
 def noise_floor() -> float:

@@ -2,29 +2,21 @@
 
 The URL is parsed by `regviz.urlstate` (which never raises); each parameter it
 had to ignore becomes a warning on the page. Pickers keep their value in
-`st.session_state` under the keys below and call `write` when they change, so
-the address bar always holds a link to what the reader sees.
+`st.session_state` under `KEYS[name]` and call `write` when they change, so the
+address bar always holds a link to what the reader sees.
 """
 
 from __future__ import annotations
 
-from dataclasses import fields
-
 import streamlit as st
 
-from regviz.ui.tables import normalise_token
-from regviz.urlstate import PageState, parse_query, to_query
+from regviz.ui.settings import normalise_token
+from regviz.urlstate import PARAMS, PageState, epoch_key, parse_query, to_query
 
-#: PageState field → the session-state key of the picker that shows it.
-KEYS = {
-    "l2": "pick_l2",
-    "p": "pick_p",
-    "l1": "pick_l1",
-    "wd": "pick_wd",
-    "a": "pick_a",
-    "b": "pick_b",
-    "kde": "pick_kde",
-}
+__all__ = ["KEYS", "current", "epoch_key", "start", "write"]
+
+#: URL parameter → the session-state key of the picker that shows it.
+KEYS = {name: f"pick_{name}" for name in PARAMS}
 _APPLIED = "_url_applied"
 
 
@@ -36,7 +28,7 @@ def start() -> PageState:
         st.warning(warning, icon=":material/warning:")
     if not st.session_state.get(_APPLIED):
         for name, key in KEYS.items():
-            value = getattr(state, name)
+            value = state[name]
             st.session_state[key] = normalise_token(value) if name in ("a", "b") else value
         st.session_state[_APPLIED] = True
     return state
@@ -45,11 +37,9 @@ def start() -> PageState:
 def current() -> PageState:
     """The state the pickers show now (defaults for pickers not drawn)."""
     defaults = PageState()
-    values = {
-        field.name: st.session_state.get(KEYS[field.name], getattr(defaults, field.name))
-        for field in fields(PageState)
-    }
-    return PageState(**values)
+    return PageState(
+        {name: st.session_state.get(key, defaults[name]) for name, key in KEYS.items()}
+    )
 
 
 def write() -> None:

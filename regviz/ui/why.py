@@ -5,6 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from regviz.config import SEEDS, canonical_settings
+from regviz.registry import SWEEPS
 
 ARTICLE_URL = (
     "https://towardsdatascience.com/"
@@ -17,7 +18,8 @@ def draw() -> None:
     st.title("Regularisation you can see")
     st.caption("What L2, dropout and their relatives do to a small network: measured, not drawn.")
     st.header("1. Why regularise", anchor="why")
-    settings = len(canonical_settings())
+    article = {SWEEPS[kind].config(v) for kind in ("l2", "p") for v in SWEEPS[kind].values}
+    ours = len(canonical_settings()) - len(article)
     st.markdown(
         "Give a network enough parameters and it can thread its curve through every training "
         "point, the noise included. What it learns then is the sample, not the process behind "
@@ -34,7 +36,8 @@ def draw() -> None:
         f"This page follows Kelvin Lee's article {ARTICLE} (Towards Data Science, 2020), which "
         "looks at one small network through three views: its loss curves, its prediction, and "
         "the distribution of its parameters. We rebuilt the experiment from scratch and "
-        f"trained each of its {settings} settings with {len(SEEDS)} seeds. Every chart is drawn "
+        f"trained each of its {len(article)} settings, and {ours} more of our own, with "
+        f"{len(SEEDS)} seeds. Every chart is drawn "
         "from those runs and every number in the text is read from them, so where our results "
-        "differ from the article's, the page says so (section 7) instead of repeating it."
+        "differ from the article's, the page says so (section 8) instead of repeating it."
     )
