@@ -1,4 +1,4 @@
-"""`python -m regviz bench`: how much faster `fit` and `fit_many` are than a plain loop.
+"""`python -m benchmarks.trainer`: how much faster `fit` and `fit_many` are than a plain loop.
 
 Three contestants train the same configurations in one process, each a few
 times, and we report the median seconds per model:
@@ -16,32 +16,29 @@ Next to each time stands the mean final validation MSE over the configs it
 trained, so a speed-up can never come from doing less work. The plain loop
 flushes subnormal floats to zero with the same switch as `fit` (see `DENORMALS`).
 
-`--page` measures the page instead (see `regviz.pagebench`).
+`--quick` (3 epochs, under a minute) writes `docs/bench_quick.json`, the full run
+(100 epochs, about 10 minutes on 2 cores) `docs/bench.json`; `--smoke` is for the
+tests and writes only where `--json` says. The page and the load have their own
+benchmarks (`benchmarks.page`, `benchmarks.load`).
 """
 
 from __future__ import annotations
 
 import argparse
-import contextlib
-import datetime as dt
-import json
-import os
-import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from typing import Any
 
-from regviz.config import SEEDS, RunConfig, canonical_settings
+from benchmarks import report as shared
+from regviz.config import CANONICAL_DROPOUT, CANONICAL_L2, SEEDS, RunConfig
 
 #: Goals from the speed issue: how many times less time per model than the plain loop.
 GOALS = {"fit": 2.0, "fit_many": 8.0}
-DEFAULT_JSON = Path("docs/bench.json")
-#: Above this share of the CPUs taken by other processes, the report warns that it is not final.
-BUSY_SHARE = 0.1
+#: Where each mode writes its report unless `--json` says otherwise (smoke: nowhere).
+DEFAULT_JSON = {"full": shared.DOCS / "bench.json", "quick": shared.DOCS / "bench_quick.json"}
 DENORMALS = (
     "all three contestants run with torch.set_flush_denormal(True): fit and fit_many set it "
     "themselves, and the plain loop sets it the same way, because at λ ≥ 0.1 the parameters "
@@ -51,10 +48,14 @@ DENORMALS = (
 
 
 def canonical_sweep(seeds: Sequence[int] = SEEDS) -> list[RunConfig]:
-    """The article's sweep: each λ with p = 0, then each p > 0 with λ = 0, for every seed."""
-    article = ("none", "l2", "dropout")
-    settings = [s for s in canonical_settings() if s.regulariser in article]
-    return [setting.with_seed(seed) for setting in settings for seed in seeds]
+    """The article's sweep: each λ with p = 0, then each p > 0 with λ = 0, for every seed.
+
+    Built from the article's two value lists, not from the page's registry of stored
+    settings, which holds more experiments than the article's sweep.
+    """
+    settings = [RunConfig(l2=value) for value in CANONICAL_L2]
+    settings += [RunConfig(dropout=value) for value in CANONICAL_DROPOUT if value]
+    return [replace(setting, seed=seed) for setting in settings for seed in seeds]
 
 
 #: Plain loop and `fit` time one model at a time, so the full benchmark gives them
@@ -258,63 +259,6 @@ def time_contestants(
 # --------------------------------------------------------------------------- report
 
 
-def cpu_model() -> str:
-    with contextlib.suppress(OSError):
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    return platform.processor() or platform.machine()
-
-
-def _system_busy_seconds() -> float | None:
-    """CPU seconds every process on the machine has used since boot (Linux /proc/stat)."""
-    try:
-        with open("/proc/stat") as stat:
-            ticks = [int(v) for v in stat.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    idle = ticks[3] + (ticks[4] if len(ticks) > 4 else 0)  # idle + iowait
-    guest = sum(ticks[8:10])  # already counted in user and nice
-    return (sum(ticks) - idle - guest) / os.sysconf("SC_CLK_TCK")
-
-
-class Interference:
-    """How much CPU other processes took while we timed: shared machines skew timings."""
-
-    def __init__(self) -> None:
-        self.system = _system_busy_seconds()
-        self.own = time.process_time()
-        self.wall = time.perf_counter()
-
-    def share(self) -> float | None:
-        """Other processes' CPU time as a fraction of all cores over the wall time so far."""
-        system = _system_busy_seconds()
-        if system is None or self.system is None:
-            return None
-        others = (system - self.system) - (time.process_time() - self.own)
-        capacity = (time.perf_counter() - self.wall) * (os.cpu_count() or 1)
-        return max(0.0, others / capacity)
-
-
-def machine_facts() -> dict[str, Any]:
-    import torch
-
-    facts: dict[str, Any] = {
-        "cpu": cpu_model(),
-        "cores": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "torch": torch.__version__,
-        "torch_threads": torch.get_num_threads(),
-        "torch_interop_threads": torch.get_num_interop_threads(),
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "cuda": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
-    }
-    if hasattr(os, "getloadavg"):
-        facts["load_average_1min_at_start"] = round(os.getloadavg()[0], 2)
-    return facts
-
-
 def _row(result: Result, plain: Result, common: set[str]) -> dict[str, Any]:
     speedup = plain.median / result.median
     # the goals are about this machine's CPU; GPU rows are for information
@@ -348,22 +292,19 @@ def run_benchmark(plan: Plan, cuda: bool | None = None, log=print) -> dict[str, 
 
     cuda = torch.cuda.is_available() if cuda is None else cuda
     dataset = make_dataset()
-    facts = machine_facts()
+    facts = shared.machine_facts()
     lineup = [("plain", plan.single, "cpu"), ("fit", plan.single, "cpu")]
     lineup.append(("fit_many", plan.many, "cpu"))
     if cuda:
         lineup += [("fit", plan.single, "cuda"), ("fit_many", plan.many, "cuda")]
-    interference = Interference()
+    interference = shared.Interference()
     results = time_contestants(lineup, plan.repeats, dataset, log)
-    share = interference.share()
-    facts["other_processes_cpu_share"] = None if share is None else round(share, 3)
-    if hasattr(os, "getloadavg"):
-        facts["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)
+    interference.close(facts)
     plain = results[0]
     common = {c.run_id for c in plan.single} & {c.run_id for c in plan.many}
     first = plan.single[0]
     return {
-        "created": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "created": shared.created(),
         "mode": plan.mode,
         "epochs": plan.epochs,
         "batch_size": first.batch_size,
@@ -376,21 +317,13 @@ def run_benchmark(plan: Plan, cuda: bool | None = None, log=print) -> dict[str, 
     }
 
 
-def _percent(share: float | None) -> str:
-    return "unknown" if share is None else f"{share:.0%}"
-
-
 def format_report(report: dict[str, Any]) -> str:
     """The table printed on the terminal."""
-    m = report["machine"]
     lines = [
-        f"regviz bench ({report['mode']}): {report['epochs']} epochs, "
+        f"trainer benchmark ({report['mode']}): {report['epochs']} epochs, "
         f"batch {report['batch_size']}, {report['optimiser']} lr {report['lr']:g}, "
         f"median of {report['repeats']} repeat(s)",
-        f"machine: {m['cpu']}, {m['cores']} cores, torch {m['torch']} "
-        f"({m['torch_threads']} threads), other processes' CPU share "
-        f"{_percent(m.get('other_processes_cpu_share'))}"
-        + (f", GPU {m['cuda']}" if m["cuda"] else ""),
+        *shared.machine_lines(report["machine"]),
         "",
         f"{'contestant':<17}{'device':<8}{'models':>6}{'s/model':>10}{'min':>9}{'max':>9}"
         f"{'speed-up':>10}  {'goal':<12}{'val MSE':>9}{'(shared)':>10}",
@@ -405,13 +338,6 @@ def format_report(report: dict[str, Any]) -> str:
             f"{s['min']:>9.3f}{s['max']:>9.3f}{row['speedup_vs_plain_cpu']:>9.1f}×  {verdict:<12}"
             f"{row['val_mse_mean']:>9.4f}{row['val_mse_mean_on_shared_configs']:>10.4f}"
         )
-    others = m.get("other_processes_cpu_share")
-    if others is not None and others > BUSY_SHARE:
-        lines += [
-            "",
-            f"warning: other processes used {others:.0%} of the CPUs while this ran, so these "
-            "timings are not final; rerun on a quiet machine",
-        ]
     lines += [
         "",
         "s/model: wall seconds per trained model (median, min, max over repeats); speed-up: "
@@ -423,16 +349,10 @@ def format_report(report: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def write_json(report: dict[str, Any], path: Path) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(report, indent=2, ensure_ascii=False) + "\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m regviz bench",
-        description="Time a plain PyTorch loop, regviz.fit and regviz.fit_many side by side "
-        "(or, with --page, the Streamlit page in headless Chromium).",
+        prog="python -m benchmarks.trainer",
+        description="Time a plain PyTorch loop, regviz.fit and regviz.fit_many side by side.",
     )
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--quick", action="store_true", help="17 configs x 3 epochs (< 1 min)")
@@ -446,19 +366,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-cuda", action="store_true", help="skip the CUDA rows even where a GPU is present"
     )
-    parser.add_argument(
-        "--json",
-        nargs="?",
-        const="",
-        metavar="PATH",
-        help=f"also write the report as JSON (default path: {DEFAULT_JSON}, with --page "
-        "docs/bench_page.json)",
-    )
-    parser.add_argument(
-        "--page", action="store_true", help="benchmark the page in headless Chromium instead"
-    )
-    parser.add_argument(
-        "--app", default=None, help="with --page: the app file (default: streamlit_app.py)"
+    shared.add_json_argument(
+        parser, f"{DEFAULT_JSON['full']}, with --quick {DEFAULT_JSON['quick']}, with --smoke none"
     )
     return parser
 
@@ -470,10 +379,6 @@ def main(argv: Sequence[str]) -> int:
         if value is not None and value < 1:
             print(f"error: --{name} must be at least 1; got {value}", file=sys.stderr)
             return 2
-    if args.page:
-        from benchmarks import page as pagebench
-
-        return pagebench.main(args, list(argv))
     if args.threads:
         import torch
 
@@ -481,19 +386,11 @@ def main(argv: Sequence[str]) -> int:
     mode = "quick" if args.quick else "smoke" if args.smoke else "full"
     plan = make_plan(mode, epochs=args.epochs, repeats=args.repeats)
     report = {
-        "command": " ".join(["python -m regviz bench", *argv]),
-        **run_benchmark(plan, cuda=False if args.no_cuda else None, log=_log),
+        "command": shared.command("benchmarks.trainer", argv),
+        **run_benchmark(plan, cuda=False if args.no_cuda else None, log=shared.log),
     }
-    print(format_report(report))
-    if args.json is not None:
-        path = Path(args.json or DEFAULT_JSON)
-        write_json(report, path)
-        print(f"wrote {path}")
+    shared.publish(report, format_report(report), args.json or DEFAULT_JSON.get(mode))
     return 0
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 if __name__ == "__main__":

@@ -1,21 +1,28 @@
-"""The benchmark runs end to end and reports what it claims; it never asserts a timing."""
+"""The benchmarks run end to end and report what they claim; they never assert a timing."""
 
 from __future__ import annotations
 
+import ast
 import json
 import math
 import subprocess
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
 import torch
 
+from benchmarks import load as loadbench
 from benchmarks import page as pagebench
+from benchmarks import report
 from benchmarks import trainer as bench
 from regviz.config import CANONICAL_DROPOUT, CANONICAL_L2, RunConfig
 from regviz.data import make_dataset
+from regviz.pretrain import cpu_description
 from regviz.train import fit, flush_denormals
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +75,15 @@ def test_smoke_benchmark_trains_the_same_configs_for_every_contestant(smoke_repo
 def test_smoke_benchmark_records_the_machine_and_the_denormal_choice(smoke_report):
     report, stdout = smoke_report
     machine = report["machine"]
-    assert machine["cpu"] and machine["cores"] >= 1 and machine["torch_threads"] >= 1
+    assert machine["cpu"] == cpu_description()["model"]
+    assert machine["cores"] >= 1 and machine["torch_threads"] >= 1
     assert machine["torch"].startswith("2.") and machine["torch_threads"] == 1
     assert any("set_flush_denormal" in note for note in report["notes"])
     assert "regviz.fit_many" in stdout and ("PASS" in stdout or "FAIL" in stdout)
+    assert (
+        f"machine: {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}" in stdout
+    )
+    assert 0 <= machine["other_processes_cpu_share"] <= 1
 
 
 def test_quick_plan_gives_all_three_contestants_the_same_work():
@@ -124,3 +136,219 @@ def test_page_bench_finds_the_canonical_values_behind_a_pickers_labels():
         ("λ = 1e-05", 1e-05),
         ("λ = 0.01", 0.01),
     ]
+
+
+def test_trainer_benchmark_has_no_page_mode(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        bench.main(["--smoke", "--page"])
+    assert exit_.value.code == 2
+
+
+def _imports(path: Path) -> set[str]:
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module:
+            found |= {node.module} | {f"{node.module}.{alias.name}" for alias in node.names}
+        elif isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+    return found
+
+
+def test_the_benchmarks_share_only_the_report_module_and_import_no_other_benchmark():
+    for name in ("trainer", "page", "load"):
+        others = {f"benchmarks.{other}" for other in ("trainer", "page", "load") if other != name}
+        imports = _imports(ROOT / "benchmarks" / f"{name}.py")
+        assert not imports & others, name
+        assert "benchmarks.report" in imports, name
+
+
+def test_the_cpu_model_is_read_in_one_place():
+    readers = [
+        path.relative_to(ROOT).as_posix()
+        for folder in ("regviz", "benchmarks", "tests", "deploy")
+        for path in (ROOT / folder).rglob("*.py")
+        if path != Path(__file__).resolve() and "/proc/cpuinfo" in path.read_text(encoding="utf-8")
+    ]
+    assert readers == ["regviz/pretrain.py"]
+
+
+def test_every_benchmark_writes_its_report_into_docs():
+    docs = ROOT / "docs"
+    assert bench.DEFAULT_JSON == {"full": docs / "bench.json", "quick": docs / "bench_quick.json"}
+    assert pagebench.DEFAULT_JSON == docs / "bench_page.json"
+    assert loadbench.DEFAULT_JSON == docs / "loadtest.json"
+
+
+def test_report_json_round_trips_unicode(tmp_path):
+    path = report.write_json({"λ": 0.01, "rows": [1, 2]}, tmp_path / "deep" / "r.json")
+    assert json.loads(path.read_text(encoding="utf-8")) == {"λ": 0.01, "rows": [1, 2]}
+    assert "λ" in path.read_text(encoding="utf-8")
+
+
+def test_a_busy_machine_is_named_next_to_the_table():
+    facts = {"cpu": "Some CPU", "cores": 2, "torch": "2.x", "torch_threads": 2}
+    quiet = report.machine_lines({**facts, "other_processes_cpu_share": 0.02})
+    busy = report.machine_lines({**facts, "other_processes_cpu_share": 0.4})
+    assert quiet == [
+        "machine: Some CPU, 2 cores, torch 2.x (2 threads), other processes' CPU share 2%"
+    ]
+    assert len(busy) == 2 and "not final" in busy[1]
+
+
+def test_percentiles_interpolate_between_order_statistics():
+    assert report.percentile([], 95) is None
+    assert report.percentile([3.0], 95) == 3.0
+    assert report.percentile([1.0, 2.0, 3.0, 4.0, 5.0], 50) == 3.0
+    assert report.percentile(list(map(float, range(1, 101))), 95) == pytest.approx(95.05)
+    assert report.verdict(0.2, 0.3) == "PASS" and report.verdict(0.4, 0.3) == "FAIL"
+    assert report.verdict(None, 0.3) == "n/a"
+
+
+def test_interference_never_counts_our_own_work_as_others():
+    interference = report.Interference()
+    sum(i * i for i in range(2_000_000))  # busy in this process only
+    share = interference.share()
+    assert share is None or 0 <= share <= 1
+
+
+def test_the_bare_page_draws_as_many_line_charts_as_asked_and_nothing_else(tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    app = pagebench.write_bare_app(tmp_path, charts=3)
+    assert (tmp_path / ".streamlit" / "config.toml").is_file()  # our theme and server settings
+    at = AppTest.from_file(str(app), default_timeout=60)
+    at.run()
+    assert not at.exception
+    charts = at.get("vega_lite_chart")
+    assert len(charts) == 3
+    assert all(json.loads(chart.proto.spec)["mark"]["type"] == "line" for chart in charts)
+    assert len(at.main.children) == 1 + 3  # a title and the charts
+
+
+def _loads(*seconds):
+    return [{"load_s": value, "app_bytes": 600_000} for value in seconds]
+
+
+def test_page_report_gives_medians_and_ratios_against_the_bare_page():
+    browser = {
+        "new_browser": {"ours": _loads(3.0, 3.2, 9.0), "bare": _loads(2.0, 2.5, 2.4)},
+        "fresh_server": {"ours": _loads(5.0, 5.2), "bare": _loads(4.0, 4.0)},
+        "custom_runs": [
+            {"first_feedback_s": 0.2, "finished_s": 12.0, "bare_fit": {"fit_s": 10.0}},
+            {"first_feedback_s": None, "finished_s": 14.0, "bare_fit": {"fit_s": 10.0}},
+        ],
+    }
+    summary = pagebench.summarise(browser)
+    assert summary["new_browser"] == {
+        "ours_median_s": 3.2,
+        "bare_median_s": 2.4,
+        "ratio": pytest.approx(3.2 / 2.4),
+    }
+    assert summary["fresh_server"]["ratio"] == pytest.approx(5.1 / 4.0)
+    assert summary["custom"]["first_feedback_median_s"] == 0.2
+    assert summary["custom"]["ratio"] == pytest.approx(1.3)
+    assert summary["page_mb"] == pytest.approx(0.6)
+
+
+def _reader_sample(load_s: float) -> dict:
+    return {
+        "load_s": load_s,
+        "app_bytes": 600_000,
+        "framework_http_bytes": 6_000_000,
+        "console_errors": [],
+        "page_errors": [],
+        "exception_boxes": 0,
+    }
+
+
+def test_page_report_prints_every_figure_and_goal():
+    browser = {
+        "charts_at_load": 12,
+        "bare_page": {"charts": 12, "points_per_chart": 1000},
+        "new_browser": {"ours": [_reader_sample(3.0)], "bare": [_reader_sample(2.0)]},
+        "fresh_server": {"ours": [_reader_sample(5.0)], "bare": [_reader_sample(4.0)]},
+        "framework_gzip_bytes": 2_000_000,
+        "browser_reruns": [{"option": "λ = 0", "ms": 300.0, "websocket_bytes": 70_000}],
+        "custom_runs": [
+            {
+                "l2": "0.0037",
+                "dropout": "0.15",
+                "epochs": "100",
+                "seed": "0",
+                "first_feedback_s": 0.25,
+                "finished_s": 12.0,
+                "page_says": "Trained on CPU (1 threads) in 11.5 s.",
+                "bare_fit": {"fit_s": 10.0, "runs": [{"threads": 1, "fit_s": 10.0}]},
+            }
+        ],
+        "server_peak_memory_bytes": {
+            "server_hwm": 250_000_000,
+            "children_sampled_peak": 600_000_000,
+            "children": [{"pid": 1, "command": "python worker", "peak_bytes": 600_000_000}],
+        },
+    }
+    at = {
+        "widget": "select_slider 'λ'",
+        "first_run_s": 1.0,
+        "first_visits": [{"option": "λ = 0", "ms": 80.0}],
+        "revisits": [{"option": "λ = 0", "ms": 70.0}],
+    }
+    summary = pagebench.summarise(browser)
+    goals = {
+        name: {"value": 1.0, "goal": goal, "passed": True} for name, goal in pagebench.GOALS.items()
+    }
+    machine = {"cpu": "Some CPU", "cores": 2, "torch": "2.x", "torch_threads": 2}
+    text = pagebench.format_report(
+        {
+            **browser,
+            "app": "streamlit_app.py",
+            "machine": machine,
+            "summary": summary,
+            "apptest": at,
+            "goals": goals,
+            "drawn": "drawn",
+            "custom_contract": "contract",
+        }
+    )
+    for expected in ("machine: Some CPU, 2 cores", "1.50×", "1.25×", "≤ 1.2×", "≤ 1.3×", "1.20×"):
+        assert expected in text
+    assert "Trained on CPU (1 threads)" in text and "12 Altair line charts" in text
+
+
+def test_load_report_prints_goals_next_to_the_figures():
+    empty = {"count": 0, "median": None, "p95": None, "max": None}
+    figures = loadbench.Figures(
+        sessions=20,
+        slider_readers=12,
+        interactions=100,
+        script_runs_finished=100,
+        trainings_submitted=8,
+        trainings_run=6,
+        trainings_from_cache=2,
+        trainings_refused_busy=0,
+        trainings_unaccounted=0,
+        max_trainings=1,
+        max_concurrent_seen=1,
+        queue_wait_s={"median": 2.0, "max": 5.0},
+        rerun_while_training_s={"count": 3, "median": 0.2, "p95": 0.5, "max": 1.5},
+        rerun_while_idle_s=empty,
+        abandoned_mid_training=True,
+        returner_got_full_result=True,
+        returner_trained_fresh=False,
+        browser_checked=True,
+        memory=loadbench._memory(
+            {
+                "server_hwm": 300_000_000,
+                "tree_sampled_peak": 850_000_000,
+                "children_sampled_peak": 500_000_000,
+                "children": [{"pid": 7, "command": "python worker", "peak_bytes": 500_000_000}],
+            }
+        ),
+        seconds=50.0,
+        errors=[],
+    )
+    text = "\n".join(figures.lines())
+    assert "goal ≤ 0.3 s PASS (median)" in text and "goal ≤ 1 s FAIL (max)" in text
+    assert "goal ≤ 350 MB PASS" in text and "goal ≤ 690 MB FAIL" in text
+    assert figures.peak_with_children_mb == pytest.approx(850.0)  # sampled above 300 + 500
+    assert {name for name in figures.goals()} == set(loadbench.GOALS)

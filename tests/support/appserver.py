@@ -71,7 +71,7 @@ def _status_kib(pid: int, key: str) -> int | None:
     return None
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
     """The process and every process below it (via /proc/<pid>/task/*/children)."""
     found, queue = [], [pid]
     while queue:
@@ -83,20 +83,52 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
+def _command(pid: int) -> str:
+    """A process's command line, shortened for a report ("" once it is gone)."""
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return ""
+    words = [word.decode(errors="replace") for word in raw.split(b"\0") if word]
+    if words:
+        words[0] = Path(words[0]).name  # "python", not the interpreter's full path
+    return " ".join(words)[:160]
+
+
 class _MemorySampler(threading.Thread):
-    """Polls the summed VmRSS of a process tree: VmHWM covers one process, not its children."""
+    """Polls the memory of a process tree every `interval` s.
+
+    VmHWM (the kernel's exact high-water mark) covers one process, not its
+    children, so the sampler keeps, for each child it has seen, the last VmHWM it
+    read (exact up to that sample), and the largest sums of VmRSS over the children
+    and over the whole tree (sampled: a spike shorter than `interval` can be missed).
+    """
 
     def __init__(self, pid: int, interval: float = 0.1):
         super().__init__(daemon=True, name=f"rss-sampler-{pid}")
         self.pid, self.interval = pid, interval
         self.peak_kib = 0
+        self.children_peak_kib = 0
+        self.children: dict[int, dict[str, Any]] = {}  # pid -> {"command", "peak_kib"}
         self.stopped = threading.Event()
+        self._lock = threading.Lock()
 
     def run(self) -> None:
         while not self.stopped.is_set():
-            total = sum(_status_kib(pid, "VmRSS") or 0 for pid in _descendants(self.pid))
-            self.peak_kib = max(self.peak_kib, total)
+            self.sample()
             self.stopped.wait(self.interval)
+
+    def sample(self) -> None:
+        with self._lock:
+            rss = {pid: _status_kib(pid, "VmRSS") or 0 for pid in descendants(self.pid)}
+            children = {pid: kib for pid, kib in rss.items() if pid != self.pid}
+            self.peak_kib = max(self.peak_kib, sum(rss.values()))
+            self.children_peak_kib = max(self.children_peak_kib, sum(children.values()))
+            for pid, kib in children.items():
+                seen = self.children.get(pid)
+                if seen is None:
+                    seen = self.children[pid] = {"command": _command(pid), "peak_kib": 0}
+                seen["peak_kib"] = max(seen["peak_kib"], _status_kib(pid, "VmHWM") or kib)
 
 
 @dataclass
@@ -109,17 +141,28 @@ class AppServer:
     log_path: Path
     _sampler: _MemorySampler = field(repr=False)
 
-    def peak_memory(self) -> dict[str, int | None]:
+    def peak_memory(self) -> dict[str, Any]:
         """Peak resident memory so far, in bytes.
 
         `server_hwm` is the kernel's high-water mark of the server process (exact);
-        `tree_sampled_peak` is the largest sum of VmRSS over the server and any
-        children, sampled every 0.1 s (it can miss a short spike).
+        `children` lists every process started below the server (a training worker,
+        say) with its own peak (`peak_bytes`, its VmHWM as last sampled);
+        `children_sampled_peak` and `tree_sampled_peak` are the largest sums of VmRSS
+        over the children, and over the server and its children, sampled every 0.1 s
+        (a short spike can be missed). No children: `children` is empty and
+        `children_sampled_peak` is 0.
         """
+        sampler = self._sampler
+        sampler.sample()
         hwm = _status_kib(self.pid, "VmHWM")
         return {
             "server_hwm": None if hwm is None else hwm * 1024,
-            "tree_sampled_peak": self._sampler.peak_kib * 1024 or None,
+            "tree_sampled_peak": sampler.peak_kib * 1024 or None,
+            "children_sampled_peak": sampler.children_peak_kib * 1024,
+            "children": [
+                {"pid": pid, "command": seen["command"], "peak_bytes": seen["peak_kib"] * 1024}
+                for pid, seen in sorted(sampler.children.items())
+            ],
         }
 
     def cpu_seconds(self) -> float:
@@ -136,11 +179,27 @@ class AppServer:
         return ""
 
 
-def process_cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process, all threads (Linux /proc/<pid>/stat)."""
+def process_cpu_seconds(pid: int, reaped_children: bool = False) -> float:
+    """User + system CPU seconds of a process, all threads (Linux /proc/<pid>/stat).
+
+    With `reaped_children`, also what its children used that have exited and been
+    waited for (the kernel adds them to the parent once it reaps them).
+    """
     with open(f"/proc/{pid}/stat") as stat:
         fields = stat.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def tree_cpu_seconds(pid: int) -> float:
+    """CPU seconds of a process and everything below it, living or exited and reaped."""
+    total = 0.0
+    for member in descendants(pid):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += process_cpu_seconds(member, reaped_children=True)
+    return total
 
 
 def wait_until_idle(
@@ -337,10 +396,6 @@ class Collector:
             "page_errors": list(self.page_errors),
         }
 
-    def reset_bytes(self) -> None:
-        self.responses.clear()
-        self.ws_received_bytes = self.ws_sent_bytes = 0
-
     def _on_console(self, message: Any) -> None:
         if message.type == "error":
             self.console_errors.append(message.text)
@@ -418,17 +473,6 @@ def new_reader(browser: Browser, viewport: dict[str, int] = VIEWPORT) -> tuple[P
     cdp.on("Network.webSocketFrameReceived", collector._on_ws_received)
     cdp.on("Network.webSocketFrameSent", collector._on_ws_sent)
     return page, collector
-
-
-@contextlib.contextmanager
-def browser_page(viewport: dict[str, int] = VIEWPORT) -> Iterator[tuple[Page, Collector]]:
-    """Chromium with one reader's page: the short form for a test."""
-    with chromium() as browser:
-        page, collector = new_reader(browser, viewport)
-        try:
-            yield page, collector
-        finally:
-            page.context.close()
 
 
 # --------------------------------------------------------------------------- "drawn"
