@@ -84,17 +84,16 @@ class Signal:
         envelope = np.exp(-(shifted**2) / (2 * self.burst_width**2))
         return self.burst_height * envelope * np.sin(self.burst_frequency * shifted)
 
-    def latex(self) -> str:
-        """The formula with its symbols, for `st.latex`."""
-        terms = len(self.amplitude)
+    def formula(self) -> str:
+        """The formula in plain Unicode (a page without LaTeX loads faster)."""
+        terms = "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in str(len(self.amplitude)))
         return (
-            rf"y = c + \sum_{{k=1}}^{{{terms}}} A_k \sin(B_k x + C_k)"
-            r" + H\, e^{-(x-x_0)^2 / 2w^2} \sin\!\big(\omega (x - x_0)\big) + \varepsilon,"
-            r"\qquad \varepsilon \sim \mathcal{N}(0, \sigma^2)"
+            f"y = c + Σₖ₌₁{terms} Aₖ·sin(Bₖx + Cₖ) + H·exp(−(x − x₀)² / 2w²)·sin(ω(x − x₀)) + ε,"
+            "  ε ~ N(0, σ²)"
         )
 
     def coefficients(self) -> dict[str, object]:
-        """The drawn and fixed numbers behind `latex()`."""
+        """The drawn and fixed numbers behind `formula()`."""
         return {
             "A": self.amplitude,
             "B": self.frequency,

@@ -125,17 +125,20 @@ def test_prose_quotes_measured_numbers_and_credits_the_article(default_page):
     assert "Where it breaks." in text and "Why the spike appears at tiny λ." in text
     assert "Loshchilov and Hutter" in text
     assert "8,513 parameters" in text
-    latex = [element.value for element in default_page.latex]
-    assert any(r"\sum_{k=1}^{5}" in body for body in latex)
-    assert any(r"\lVert W_l \rVert_F^2" in body for body in latex)
+    assert "Σₖ₌₁⁵ Aₖ·sin(Bₖx + Cₖ)" in text
+    assert "λ Σₗ₌₁⁴ ‖Wₗ‖²" in text
+    assert not default_page.latex, "formulas are Unicode: no LaTeX renderer to load"
 
 
 def test_page_shows_the_verdict_and_coverage_tables(default_page):
-    verdicts = [t for t in default_page.table if "The article says" in str(t.value.columns)]
-    assert verdicts and len(verdicts[0].value) >= 11
-    coverage = [t for t in default_page.table if "p" in t.value.columns]
-    assert any(len(t.value) == len(CANONICAL_DROPOUT) - 1 for t in coverage)
-    assert not default_page.dataframe, "no interactive grid on a first visit: tables are HTML"
+    tables = [m.value for m in default_page.markdown if m.value.startswith("| ")]
+    verdicts = [t for t in tables if t.startswith("| The article says")]
+    assert verdicts and verdicts[0].count("\n") - 1 >= 11
+    coverage = [t for t in tables if t.startswith("| p |")]
+    assert coverage and coverage[0].count("\n") - 1 == len(CANONICAL_DROPOUT) - 1
+    assert not default_page.dataframe and not default_page.table, (
+        "no table renderer on a first visit: tables are Markdown"
+    )
 
 
 @pytest.mark.parametrize(

@@ -65,16 +65,18 @@ def test_curvature_is_largest_around_the_hard_region_near_x_11():
 
 def test_signal_formula_names_its_parts_and_coefficients():
     signal = make_signal()
-    latex = signal.latex()
-    for symbol in ("A_k", "B_k", "C_k", r"\varepsilon", "x_0"):
-        assert symbol in latex
+    formula = signal.formula()
+    for symbol in ("Σₖ₌₁⁵", "Aₖ", "Bₖ", "Cₖ", "ε", "x₀", "ω"):
+        assert symbol in formula
     coefficients = signal.coefficients()
     assert len(coefficients["A"]) == len(coefficients["B"]) == len(coefficients["C"]) == 5
     assert coefficients["sigma"] == NOISE_STD
 
 
 def test_reading_the_formula_does_not_import_scikit_learn():
-    code = "import sys, regviz.data as d; d.make_signal().latex(); print('sklearn' in sys.modules)"
+    code = (
+        "import sys, regviz.data as d; d.make_signal().formula(); print('sklearn' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

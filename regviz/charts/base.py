@@ -132,14 +132,23 @@ def _color(order: Sequence[str], ordered: bool, legend: bool = True) -> alt.Colo
     )
 
 
-def _hard_region(hard: tuple[float, float]) -> alt.LayerChart:
-    region = pd.DataFrame({"x0": [hard[0]], "x1": [hard[1]], "label": ["hard region"]})
+def _hard_region(hard: tuple[float, float], label: bool = False) -> alt.Chart | alt.LayerChart:
+    """The hard region as a shaded band; `label` writes "hard region" in it (the data chart).
+
+    The other charts name the shading in their subtitle: every extra mark is work for
+    the reader's browser, twelve charts over.
+    """
+    region = pd.DataFrame(
+        {"x0": [hard[0]], "x1": [hard[1]], "mid": [sum(hard) / 2], "label": ["hard region"]}
+    )
     base = alt.Chart(region)
     shade = base.mark_rect(color=HARD_FILL, opacity=0.16).encode(x="x0:Q", x2="x1:Q")
-    label = base.mark_text(
+    if not label:
+        return shade
+    text = base.mark_text(
         align="center", baseline="top", dy=4, fontSize=11, color="#8a5a00"
     ).encode(x=alt.X("mid:Q"), y=alt.value(0), text="label:N")
-    return shade + label.transform_calculate(mid="(datum.x0 + datum.x1) / 2")
+    return shade + text
 
 
 def _samples(points: pd.DataFrame, color: str = MUTED, opacity: float = 0.35) -> alt.Chart:
@@ -151,16 +160,11 @@ def _samples(points: pd.DataFrame, color: str = MUTED, opacity: float = 0.35) ->
 
 
 def floor_rule(floor: float | None) -> list[alt.Chart]:
-    """The noise floor σ² as a dotted line with its label (nothing when `floor` is None)."""
+    """The noise floor σ² as a dotted line (nothing when `floor` is None); subtitles name it."""
     if floor is None:
         return []
-    rule = alt.Chart(pd.DataFrame({"y": [floor], "label": ["noise floor σ²"]}))
-    return [
-        rule.mark_rule(color=MUTED, strokeDash=[2, 2]).encode(y="y:Q"),
-        rule.mark_text(align="left", baseline="bottom", dx=4, dy=-2, color=MUTED).encode(
-            y="y:Q", x=alt.value(0), text="label:N"
-        ),
-    ]
+    rule = alt.Chart(pd.DataFrame({"y": [floor]}))
+    return [rule.mark_rule(color=MUTED, strokeDash=[2, 2]).encode(y="y:Q")]
 
 
 def _finish(

@@ -43,16 +43,11 @@ def _focus_line(x: alt.X, y: alt.Y, color: alt.Color, tooltip: list, **extra) ->
 
 
 def _epoch_rule(epoch: int | None) -> list[alt.Chart]:
+    """A dashed line at the epoch the other two views show (the subtitle names it)."""
     if epoch is None:
         return []
-    mark = pd.DataFrame({"epoch": [epoch], "label": [f"epoch {epoch}"]})
-    rule = alt.Chart(mark).mark_rule(color=INK, strokeDash=[3, 3]).encode(x="epoch:Q")
-    text = (
-        alt.Chart(mark)
-        .mark_text(align="left", baseline="top", dx=3, dy=3, color=INK, fontSize=11)
-        .encode(x="epoch:Q", y=alt.value(0), text="label:N")
-    )
-    return [rule, text]
+    mark = pd.DataFrame({"epoch": [epoch]})
+    return [alt.Chart(mark).mark_rule(color=INK, strokeDash=[3, 3]).encode(x="epoch:Q")]
 
 
 def sweep_loss_chart(

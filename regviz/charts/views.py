@@ -52,7 +52,7 @@ def data_chart(
         .mark_line(color=INK, strokeWidth=2)
         .encode(x="x:Q", y="y:Q")
     )
-    return (_hard_region(hard) + dots + curve).properties(height=height)
+    return (_hard_region(hard, label=True) + dots + curve).properties(height=height)
 
 
 #: Loss tooltips: which setting, split and epoch, and the MSE over seeds.

@@ -31,7 +31,8 @@ def _charts(directory: str, options: densities.DensityOptions):
         groups,
         options,
         title="Prediction over the data",
-        subtitle="bold: seed 0; faint: the other seeds; dotted: the clean signal",
+        subtitle="bold: seed 0; faint: the other seeds; dotted: the clean signal; shaded: the "
+        "hard region",
         references=[BEFORE],
     )
 

@@ -292,7 +292,7 @@ def _figures(
         hard=HARD_REGION,
         ordered=False,
         title="Prediction",
-        subtitle="grey: the points it learns from; dashed: at initialisation",
+        subtitle="grey: (up to 300 of) the points it learns from; dashed: at initialisation",
     )
     bandwidth, domain = _reference(directory)
     if bandwidth is None:

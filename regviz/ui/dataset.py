@@ -29,7 +29,7 @@ def _chart(directory: str):
 
 
 def _numbers(values) -> str:
-    return ",\\ ".join(f"{float(v):g}" for v in values)
+    return ", ".join(f"{float(v):g}" for v in values)
 
 
 def draw(directory: str) -> None:
@@ -44,15 +44,12 @@ def draw(directory: str) -> None:
         f"wiggle centred on x = {HARD_CENTRE:g}, where the article's model struggled, so that "
         "the hard part is a property of the data rather than of luck."
     )
-    st.latex(signal.latex())
-    st.latex(
-        rf"\begin{{aligned}} A &= ({_numbers(values['A'])}) \\ B &= ({_numbers(values['B'])})"
-        rf" \\ C &= ({_numbers(values['C'])}) \end{{aligned}}"
-    )
-    st.latex(
-        rf"\begin{{gathered}} c = {values['c']:g},\quad H = {values['H']:g},\quad "
-        rf"\omega = {values['omega']:g}, \\ x_0 = {values['x0']:g},\quad w = {values['w']:g},"
-        rf"\quad \sigma = {values['sigma']:g} \end{{gathered}}"
+    st.markdown(
+        f"**{signal.formula()}**\n\n"
+        f"A = ({_numbers(values['A'])}), B = ({_numbers(values['B'])}), "
+        f"C = ({_numbers(values['C'])}); c = {values['c']:g}, H = {values['H']:g}, "
+        f"ω = {values['omega']:g}, x₀ = {values['x0']:g}, w = {values['w']:g}, "
+        f"σ = {values['sigma']:g}."
     )
     figure, shown = _chart(directory)
     if figure is None:

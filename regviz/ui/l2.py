@@ -20,9 +20,9 @@ def draw(directory: str) -> None:
         "strength λ sets the exchange rate. In our runs the penalty covers the four weight "
         "matrices and leaves the biases free (a tab below penalises them too):"
     )
-    st.latex(
-        r"J(\theta) = \frac{1}{n}\sum_{i=1}^{n}\left(\hat y_i - y_i\right)^2"
-        r" + \lambda \sum_{l=1}^{4} \lVert W_l \rVert_F^2"
+    st.markdown(
+        "**J(θ) = (1/n) Σᵢ (ŷᵢ − yᵢ)² + λ Σₗ₌₁⁴ ‖Wₗ‖²**, where ‖Wₗ‖² is the sum of the squared "
+        "entries of layer l's weight matrix."
     )
     _focused(directory)
 

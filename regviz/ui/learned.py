@@ -57,6 +57,6 @@ def draw(directory: str) -> None:
             "for L2 and dropout. *Margin* says how many passed and how far the nearest one "
             f"lies from its threshold; *flips at ±{shift}* whether moving the thresholds by "
             f"{shift} would change the verdict. Computed from the stored runs when the page "
-            "loads; the thresholds and the reasons for them are in `regviz/verdict/thresholds.py`."
+            "loads; the thresholds and the reasons for them are in regviz/verdict/thresholds.py."
         )
-        st.table(verdicts, hide_index=True, border="horizontal")
+        show.static_table(verdicts)

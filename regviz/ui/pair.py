@@ -65,7 +65,7 @@ def pair_charts(
         groups,
         options,
         title="Predictions",
-        subtitle="bold: first seed; faint: the other seeds",
+        subtitle="bold: first seed; faint: the other seeds; shaded: the hard region",
     )
     (a_label, a_views), (b_label, b_views) = groups
     numbers = findings.comparison_table(a_label, a_views, b_label, b_views)

@@ -19,10 +19,7 @@ def draw_l1(directory: str) -> None:
         "afford to push the least useful weights all the way down while leaving the useful "
         "ones large: it prefers *sparse* networks."
     )
-    st.latex(
-        r"J(\theta) = \frac{1}{n}\sum_{i=1}^{n}\left(\hat y_i - y_i\right)^2"
-        r" + \lambda_1 \sum_{l=1}^{4} \sum_{j,k} \lvert W_{l,jk} \rvert"
-    )
+    st.markdown("**J(θ) = (1/n) Σᵢ (ŷᵢ − yᵢ)² + λ₁ Σₗ₌₁⁴ Σⱼₖ |Wₗ,ⱼₖ|**")
     _l1(directory)
 
 

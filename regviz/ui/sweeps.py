@@ -114,7 +114,8 @@ def sweep_charts(
         floor=tables.noise_floor(),
         epoch=epoch,
         title="Loss per epoch",
-        subtitle="bold: the focus, band: range over seeds; dashed: training",
+        subtitle="bold: the focus, band: its seeds; dashed: training; dotted: noise floor σ²"
+        + (f"; vertical: epoch {epoch}" if epoch is not None else ""),
     )
     points, clean = sample_and_clean(directory)
     pred_context, pred_focus = tables.prediction_tables(groups, epoch)
@@ -127,7 +128,7 @@ def sweep_charts(
         clean=clean,
         title=f"Predictions {when}",
         subtitle=f"bold: the focus (faint: its other seeds); thin: the other values of "
-        f"{sweep.symbol}; dotted: the clean signal",
+        f"{sweep.symbol}; dotted: the clean signal; shaded: the hard region",
     )
     reference, named = reference_views(pre, sweep)
     density, dens_focus, width, peaks, _ = density_part(groups, reference, options, epoch)
@@ -188,7 +189,7 @@ def group_charts(
         floor=tables.noise_floor(),
         title="Loss per epoch",
         legend=False,
-        subtitle="band: range over seeds; dashed: training",
+        subtitle="band: range over seeds; dashed: training; dotted: noise floor σ²",
     )
     points, clean = sample_and_clean(directory)
     prediction = charts.prediction_chart(
