@@ -42,9 +42,10 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from benchmarks import report as shared
+from regviz.live.settings import MAX_TRAININGS_ENV
+from regviz.live.settings import max_trainings as configured_max_trainings
 from tests.support import appserver
 
-MAX_TRAININGS_ENV = "REGVIZ_MAX_TRAININGS"
 DEFAULT_JSON = shared.DOCS / "loadtest.json"
 #: Goals from the issue "Serving many readers" (seconds, megabytes; all "at most").
 GOALS = {
@@ -69,6 +70,8 @@ OPEN_CUSTOM = re.compile(r"^\s*train\b", re.IGNORECASE)  # not "Over training"
 BUSY_TEXT = re.compile(r"busy", re.IGNORECASE)
 #: A text that says a custom run is done: trained here, or served from the cache.
 FINISHED_TEXT = re.compile(r"trained on|trained this setting already", re.IGNORECASE)
+#: The line a finished training shows ("Trained on cpu in 1.2 s."), not the cached one.
+TRAINED_HERE_TEXT = re.compile(r"trained on .+? in [\d.]+ s\b", re.IGNORECASE)
 ERROR_FORMAT, WARNING_FORMAT = 1, 2
 #: ScriptFinishedStatus values that end a run we asked for (a full run, a fragment run).
 FINISHED_OK = (0, 3)
@@ -359,7 +362,10 @@ class Training:
 
     @property
     def trained(self) -> bool:
-        return bool(self.epochs())
+        """It trained (alone or shared): an epoch was shown, or the page said how long it
+        took. A page that polls may show a short run only once it has finished."""
+        texts = [text.replace("*", "") for text in self._all("texts")]
+        return bool(self.epochs()) or any(TRAINED_HERE_TEXT.search(text) for text in texts)
 
     @property
     def busy(self) -> bool:
@@ -848,7 +854,7 @@ def run_load(
     plan = plan or Plan()
     if plan.slider_readers < 1:
         raise ValueError("the plan leaves no slider reader: sessions must exceed trainers + 2")
-    limit = max_trainings or int(os.environ.get(MAX_TRAININGS_ENV, "1"))
+    limit = max_trainings or configured_max_trainings()
     started = time.monotonic()
     errors: list[str] = []
     with appserver.serve(timeout=server_timeout, env={MAX_TRAININGS_ENV: str(limit)}) as server:
