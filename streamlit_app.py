@@ -38,6 +38,7 @@ dropout.draw(directory)
 small_data.draw(directory)
 beyond.draw(directory)
 learned.draw(directory)
+resources.settle_heap()
 
 # No warm-up here: the custom-run tab starts a training worker (and PyTorch in it)
 # when a reader opens it, not on every page load.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass, fields, replace
+from functools import lru_cache
 from typing import Any
 
 from regviz.data import N_TRAIN
@@ -241,7 +242,14 @@ class RunConfig:
         return cls(**values)
 
     def with_seed(self, seed: int) -> RunConfig:
-        return replace(self, seed=seed)
+        return _with_seed(self, seed)
+
+
+@lru_cache(maxsize=4096)
+def _with_seed(config: RunConfig, seed: int) -> RunConfig:
+    """Memoised: a page rerun asks for the same few hundred seeds of stored settings, and
+    building a config validates every field."""
+    return replace(config, seed=seed)
 
 
 def canonical_settings() -> list[RunConfig]:

@@ -9,6 +9,7 @@ numpy-free and Streamlit-free.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from regviz.config import (
     CANONICAL_DROPOUT,
@@ -45,7 +46,7 @@ class Sweep:
     url_key: str | None = None
 
     def config(self, value: float) -> RunConfig:
-        return replace(self.base, **{self.field: value})
+        return _sweep_config(self.base, self.field, value)
 
     def label(self, value: float) -> str:
         return f"{self.symbol} = {value:g}"
@@ -61,6 +62,12 @@ class Sweep:
 
     def settings(self) -> list[RunConfig]:
         return [self.config(value) for value in self.values]
+
+
+@lru_cache(maxsize=4096)
+def _sweep_config(base: RunConfig, name: str, value: float) -> RunConfig:
+    """Memoised: the page asks for each stored setting many times per rerun."""
+    return replace(base, **{name: value})
 
 
 def _small(kind: str, n: int) -> Sweep:

@@ -6,6 +6,7 @@ Streamlit element, so a cached value is safe to share between readers.
 
 from __future__ import annotations
 
+import gc
 import os
 
 import streamlit as st
@@ -25,6 +26,16 @@ DIR_ENV = "REGVIZ_PRETRAINED_DIR"
 
 def pretrained_dir() -> str:
     return os.environ.get(DIR_ENV) or str(store.PRETRAINED_DIR)
+
+
+@st.cache_resource(show_spinner=False)
+def settle_heap() -> bool:
+    """Once per server, after the first full page run: collect, then move what is left
+    (the stored runs, the first screen's cached charts, the imported libraries) out of
+    the collector's reach, so later collections only walk what later runs create."""
+    gc.collect()
+    gc.freeze()
+    return True
 
 
 @st.cache_resource(show_spinner=False)

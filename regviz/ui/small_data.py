@@ -32,15 +32,13 @@ _LINKED = "_small_data_linked"
 
 def draw(directory: str) -> None:
     st.header("7. When regularisation helps", anchor="small-data")
-    runs = resources.pretrained(directory).runs
-    st.markdown(_why(runs))
-    st.markdown(_budget(runs))
+    why, budget, findings = _prose(directory)
+    st.markdown(why)
+    st.markdown(budget)
     if _table(directory).empty:
         show.missing("The small-data sweeps")
         return
-    st.markdown(
-        "\n\n".join([_overfitting(runs), *(_findings(runs, kind) for kind in smalldata.KINDS)])
-    )
+    st.markdown(findings)
     st.markdown(
         "**The best λ and the best p for each n.** *Improvement*: the share of the "
         "unregularised validation MSE that the best value removes (negative: even the best "
@@ -53,6 +51,17 @@ def draw(directory: str) -> None:
 
 
 # -- the numbers behind the prose (pure functions of the runs) ---------------------------------
+
+
+@st.cache_resource(show_spinner=False)
+def _prose(directory: str) -> tuple[str, str, str]:
+    """Why, the step budget and the findings, worded once per server: every rerun of any
+    section used to recompute them (three quarters of a λ switch's server time)."""
+    runs = resources.pretrained(directory).runs
+    findings = "\n\n".join(
+        [_overfitting(runs), *(_findings(runs, kind) for kind in smalldata.KINDS)]
+    )
+    return _why(runs), _budget(runs), findings
 
 
 def _why(runs: Mapping[str, RunView]) -> str:
