@@ -1,4 +1,4 @@
-"""regviz: what L2 weight decay and dropout do to a small network, measured.
+"""regviz: what an L2 penalty and dropout do to a small network, measured.
 
 The public names below are the interface for notebook users; they stay stable.
 Importing `regviz` is cheap: torch loads only when a name that needs it is first used.
