@@ -250,15 +250,3 @@ def _with_seed(config: RunConfig, seed: int) -> RunConfig:
     """Memoised: a page rerun asks for the same few hundred seeds of stored settings, and
     building a config validates every field."""
     return replace(config, seed=seed)
-
-
-def canonical_settings() -> list[RunConfig]:
-    """One seed-0 config per stored setting, baseline first (see `regviz.registry`)."""
-    from regviz.registry import stored_settings
-
-    return stored_settings()
-
-
-def canonical_configs() -> list[RunConfig]:
-    """Every stored run: each setting times each seed."""
-    return [setting.with_seed(seed) for setting in canonical_settings() for seed in SEEDS]

@@ -15,8 +15,9 @@ import numpy as np
 import pandas as pd
 from safetensors.numpy import save as save_safetensors
 
-from regviz.config import RunConfig, canonical_configs
+from regviz.config import RunConfig
 from regviz.layout import N_PARAMETERS, PARAMETER_LAYOUT
+from regviz.registry import canonical_configs
 from regviz.views import PREDICTION_GRID, RunView
 
 #: Columns that say which run a CSV row belongs to (the run id tells apart runs

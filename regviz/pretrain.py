@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from regviz import analysis, density, store
-from regviz.config import SEEDS, RunConfig, canonical_configs
+from regviz.config import SEEDS, RunConfig
 from regviz.data import DATA_SEED, N_TRAIN, SPLIT_SEED, Dataset, make_dataset
+from regviz.registry import canonical_configs
 from regviz.views import PREDICTION_GRID, SNAPSHOT_EPOCHS
 
 #: Points of each split kept for the page's scatter plot (the page never needs all 10,000).

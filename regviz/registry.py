@@ -16,6 +16,7 @@ from regviz.config import (
     CANONICAL_L1,
     CANONICAL_L2,
     CANONICAL_WEIGHT_DECAY,
+    SEEDS,
     RunConfig,
 )
 from regviz.data import N_TRAIN
@@ -135,6 +136,16 @@ def stored_settings() -> list[RunConfig]:
         for config in sweep.settings():
             seen.setdefault(config, None)
     return list(seen)
+
+
+def canonical_settings() -> list[RunConfig]:
+    """One seed-0 config per stored setting, baseline first (the name the page uses)."""
+    return stored_settings()
+
+
+def canonical_configs() -> list[RunConfig]:
+    """Every stored run: each setting times each seed."""
+    return [setting.with_seed(seed) for setting in stored_settings() for seed in SEEDS]
 
 
 def url_sweeps() -> dict[str, Sweep]:

@@ -1,6 +1,6 @@
 """The command line's happy paths (bad input is pinned in test_cli_validation.py)."""
 
-from regviz.config import canonical_configs
+from regviz.registry import canonical_configs
 
 
 def test_verify_passes_on_the_shipped_checkpoints(cli):

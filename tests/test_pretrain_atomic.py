@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 from regviz import store
-from regviz.config import canonical_configs
+from regviz.registry import canonical_configs
 
 ROOT = Path(__file__).resolve().parent.parent
 ONLY = ("l2-0.01_p-0_s0", "l2-0_p-0_s1")

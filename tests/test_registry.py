@@ -7,8 +7,17 @@ from dataclasses import replace
 import pytest
 
 from regviz import registry, store
-from regviz.config import SEEDS, RunConfig, canonical_configs, canonical_settings
-from regviz.registry import SMALL_DATA, SMALL_DATA_N, SWEEPS, Sweep, sweep_by_key, url_sweeps
+from regviz.config import SEEDS, RunConfig
+from regviz.registry import (
+    SMALL_DATA,
+    SMALL_DATA_N,
+    SWEEPS,
+    Sweep,
+    canonical_configs,
+    canonical_settings,
+    sweep_by_key,
+    url_sweeps,
+)
 from regviz.ui import settings
 from regviz.urlstate import PARAMS, epoch_key
 

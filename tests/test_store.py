@@ -7,7 +7,8 @@ import sys
 import numpy as np
 
 from regviz import store
-from regviz.config import SEEDS, canonical_configs
+from regviz.config import SEEDS
+from regviz.registry import canonical_configs
 from regviz.views import PREDICTION_GRID
 from tests.support.machine import FORWARD_RTOL, same_machine_as_pretrained
 

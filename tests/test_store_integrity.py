@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 
 from regviz import store
-from regviz.config import RunConfig, canonical_configs
+from regviz.config import RunConfig
+from regviz.registry import canonical_configs
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN = "l2-0.01_p-0_s1"

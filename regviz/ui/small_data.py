@@ -55,13 +55,10 @@ def draw(directory: str) -> None:
 
 @st.cache_resource(show_spinner=False)
 def _prose(directory: str) -> tuple[str, str, str]:
-    """Why, the step budget and the findings, worded once per server: every rerun of any
-    section used to recompute them (three quarters of a λ switch's server time)."""
+    """Worded once per server: recomputed, they cost 3/4 of every rerun's server time."""
     runs = resources.pretrained(directory).runs
-    findings = "\n\n".join(
-        [_overfitting(runs), *(_findings(runs, kind) for kind in smalldata.KINDS)]
-    )
-    return _why(runs), _budget(runs), findings
+    findings = [_overfitting(runs), *(_findings(runs, kind) for kind in smalldata.KINDS)]
+    return _why(runs), _budget(runs), "\n\n".join(findings)
 
 
 def _why(runs: Mapping[str, RunView]) -> str:

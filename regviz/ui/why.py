@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from regviz.config import SEEDS, canonical_settings
-from regviz.registry import SWEEPS
+from regviz.config import SEEDS
+from regviz.registry import SWEEPS, canonical_settings
 
 ARTICLE_URL = (
     "https://towardsdatascience.com/"
