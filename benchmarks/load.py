@@ -57,14 +57,7 @@ GOALS = {
 #: A sweep slider: its options read like "λ = 0.01", "p = 0.3", "decay = 1".
 SWEEP_OPTION = re.compile(r"=\s*[-+0-9.e]+$")
 EPOCH_TEXT = re.compile(r"epoch\s+([\d,]+)\s+(?:of|/)\s+([\d,]+)", re.IGNORECASE)
-#: Custom-form fields by a tolerant label match, in RunConfig terms.
-FORM_FIELDS = {
-    "l2": re.compile(r"λ|\bl2\b", re.IGNORECASE),
-    "dropout": re.compile(r"dropout|\bp\b", re.IGNORECASE),
-    "epochs": re.compile(r"epoch", re.IGNORECASE),
-    "seed": re.compile(r"seed", re.IGNORECASE),
-}
-TRAIN_BUTTON = re.compile(r"^\s*train\b", re.IGNORECASE)
+FORM_FIELDS, TRAIN_BUTTON = shared.FORM_FIELDS, shared.TRAIN_BUTTON
 #: A pill or segmented-control option that opens the custom run ("Train your own").
 OPEN_CUSTOM = re.compile(r"^\s*train\b", re.IGNORECASE)  # not "Over training"
 BUSY_TEXT = re.compile(r"busy", re.IGNORECASE)

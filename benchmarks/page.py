@@ -323,13 +323,7 @@ CUSTOM = {"l2": "0.0037", "dropout": "0.15", "epochs": "100"}
 #: What opens the custom run (a tab, a pill), and the form fields by a tolerant label
 #: match, in RunConfig terms.
 CUSTOM_TAB = re.compile(r"^\s*train\b", re.IGNORECASE)  # "Train your own", not "Over training"
-FORM_FIELDS = {
-    "l2": re.compile(r"λ|\bl2\b", re.IGNORECASE),
-    "dropout": re.compile(r"dropout|\bp\b", re.IGNORECASE),
-    "epochs": re.compile(r"epoch", re.IGNORECASE),
-    "seed": re.compile(r"seed", re.IGNORECASE),
-}
-TRAIN_BUTTON = re.compile(r"^\s*train\b", re.IGNORECASE)
+FORM_FIELDS, TRAIN_BUTTON = shared.FORM_FIELDS, shared.TRAIN_BUTTON
 #: First feedback: any of these appearing inside the custom-run part after the press (its
 #: tab, or the main area when a pill opens it).
 FEEDBACK_SELECTOR = ", ".join(

@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import statistics
 import sys
 import time
@@ -29,6 +30,15 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 DOCS = REPO_ROOT / "docs"
 #: Above this share of the CPUs taken by other processes, a report warns that it is not final.
 BUSY_SHARE = 0.1
+#: The custom-run form's fields by a tolerant label match, in RunConfig terms, and its
+#: button: the page and load benchmarks both fill it in.
+FORM_FIELDS = {
+    "l2": re.compile(r"λ|\bl2\b", re.IGNORECASE),
+    "dropout": re.compile(r"dropout|\bp\b", re.IGNORECASE),
+    "epochs": re.compile(r"epoch", re.IGNORECASE),
+    "seed": re.compile(r"seed", re.IGNORECASE),
+}
+TRAIN_BUTTON = re.compile(r"^\s*train\b", re.IGNORECASE)
 
 
 def machine_facts() -> dict[str, Any]:
