@@ -138,11 +138,6 @@ def stored_settings() -> list[RunConfig]:
     return list(seen)
 
 
-def canonical_settings() -> list[RunConfig]:
-    """One seed-0 config per stored setting, baseline first (the name the page uses)."""
-    return stored_settings()
-
-
 def canonical_configs() -> list[RunConfig]:
     """Every stored run: each setting times each seed."""
     return [setting.with_seed(seed) for setting in stored_settings() for seed in SEEDS]

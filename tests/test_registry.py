@@ -14,7 +14,7 @@ from regviz.registry import (
     SWEEPS,
     Sweep,
     canonical_configs,
-    canonical_settings,
+    stored_settings,
     sweep_by_key,
     url_sweeps,
 )
@@ -32,7 +32,7 @@ def test_every_sweep_setting_is_stored_with_every_seed():
 
 
 def test_the_baseline_is_stored_once_and_listed_first():
-    listed = canonical_settings()
+    listed = stored_settings()
     assert listed[0] == RunConfig()
     assert len(listed) == len(set(listed))
 
@@ -61,7 +61,7 @@ def test_a_new_sweep_needs_only_its_record(monkeypatch):
     extra = Sweep("l2x", "L2 again", "λ", "l2", (0.0, 0.5), 0.5, RunConfig(lr=2e-3), "l2x")
     monkeypatch.setitem(SWEEPS, "l2x", extra)
     assert "l2x" in url_sweeps()
-    assert RunConfig(l2=0.5, lr=2e-3) in canonical_settings()
+    assert RunConfig(l2=0.5, lr=2e-3) in stored_settings()
     from regviz import urlstate
 
     params = urlstate._params()

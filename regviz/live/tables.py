@@ -36,21 +36,12 @@ def loss_table(epochs: Sequence[int], train: Sequence[float], val: Sequence[floa
     return pd.concat(frames, ignore_index=True)
 
 
-#: At most this many of a run's training points are drawn: the chart is redrawn twice a
-#: second while the run learns, and 8,000 circles would cost the reader's browser (and
-#: the two cores it shares with the training) far more than the picture gains.
-MAX_DRAWN_POINTS = 300
-
-
 def points_table(x: np.ndarray | None, y: np.ndarray | None) -> pd.DataFrame:
-    """x, y of (a fixed sample of) the points a run learns from; empty when not known."""
+    """x, y of the points a run learns from, as its worker sampled them (`regviz.worker.POINTS`);
+    empty when not known."""
     if x is None or y is None:
         return pd.DataFrame({"x": np.zeros(0, np.float32), "y": np.zeros(0, np.float32)})
-    x, y = np.asarray(x, np.float32), np.asarray(y, np.float32)
-    if x.size > MAX_DRAWN_POINTS:
-        keep = np.sort(np.random.default_rng(0).choice(x.size, MAX_DRAWN_POINTS, replace=False))
-        x, y = x[keep], y[keep]
-    return pd.DataFrame({"x": x, "y": y})
+    return pd.DataFrame({"x": np.asarray(x, np.float32), "y": np.asarray(y, np.float32)})
 
 
 def curve_table(curves: Sequence[tuple[str, str, np.ndarray, np.ndarray]]) -> pd.DataFrame:

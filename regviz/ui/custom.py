@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from regviz import charts, density
+from regviz import charts, density, worker
 from regviz.config import RunConfig
 from regviz.data import HARD_REGION
 from regviz.live import (
@@ -292,7 +292,8 @@ def _figures(
         hard=HARD_REGION,
         ordered=False,
         title="Prediction",
-        subtitle="grey: (up to 300 of) the points it learns from; dashed: at initialisation",
+        subtitle=f"grey: (up to {worker.POINTS} of) the points it learns from; dashed: at "
+        "initialisation",
     )
     bandwidth, domain = _reference(directory)
     if bandwidth is None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from regviz.config import SEEDS
-from regviz.registry import SWEEPS, canonical_settings
+from regviz.registry import SWEEPS, stored_settings
 
 ARTICLE_URL = (
     "https://towardsdatascience.com/"
@@ -19,7 +19,7 @@ def draw() -> None:
     st.caption("What L2, dropout and their relatives do to a small network: measured, not drawn.")
     st.header("1. Why regularise", anchor="why")
     article = {SWEEPS[kind].config(v) for kind in ("l2", "p") for v in SWEEPS[kind].values}
-    ours = len(canonical_settings()) - len(article)
+    ours = len(stored_settings()) - len(article)
     st.markdown(
         "Give a network enough parameters and it can thread its curve through every training "
         "point, the noise included. What it learns then is the sample, not the process behind "
