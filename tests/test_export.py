@@ -24,6 +24,7 @@ from regviz.export import (
 )
 from regviz.layout import N_PARAMETERS, PARAMETER_LAYOUT
 from regviz.views import PREDICTION_GRID
+from tests.support.machine import FORWARD_RTOL, same_machine_as_pretrained
 
 SETTINGS = list(SETTING_COLUMNS)
 
@@ -97,7 +98,10 @@ def test_weights_file_loads_into_build_mlp_and_reproduces_the_prediction(views, 
     with torch.no_grad():
         grid = torch.from_numpy(PREDICTION_GRID.astype(np.float32)).unsqueeze(1)
         prediction = model(grid).numpy().reshape(-1)
-    np.testing.assert_allclose(prediction, view.prediction, rtol=1e-6, atol=1e-6)
+    # nn.Module's kernels against the trainer's: a few ulps on the CPU that made
+    # `pretrained/`, the cross-CPU tolerance on any other.
+    rtol = 1e-6 if same_machine_as_pretrained() else FORWARD_RTOL
+    np.testing.assert_allclose(prediction, view.prediction, rtol=rtol, atol=1e-6)
 
 
 def test_weights_file_metadata_holds_the_config(views):
