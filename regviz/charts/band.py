@@ -33,7 +33,7 @@ def band_chart(
     base = alt.Chart(band).encode(x=alt.X("x:Q", title="x", scale=alt.Scale(nice=False)))
     area = base.mark_area(color=color, opacity=0.22).encode(
         y=alt.Y("low:Q", title="y"),
-        y2="high:Q",
+        y2=alt.Y2("high:Q"),
         tooltip=[
             alt.Tooltip("x:Q", format=".2f"),
             alt.Tooltip("mean:Q", format=".3f"),
@@ -53,8 +53,8 @@ def band_chart(
         alt.Chart(long)
         .mark_line()
         .encode(
-            x="x:Q",
-            y="y:Q",
+            x=alt.X("x:Q"),
+            y=alt.Y("y:Q"),
             color=alt.Color(
                 "line:N",
                 scale=alt.Scale(

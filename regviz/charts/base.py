@@ -142,12 +142,12 @@ def _hard_region(hard: tuple[float, float], label: bool = False) -> alt.Chart | 
         {"x0": [hard[0]], "x1": [hard[1]], "mid": [sum(hard) / 2], "label": ["hard region"]}
     )
     base = alt.Chart(region)
-    shade = base.mark_rect(color=HARD_FILL, opacity=0.16).encode(x="x0:Q", x2="x1:Q")
+    shade = base.mark_rect(color=HARD_FILL, opacity=0.16).encode(x=alt.X("x0:Q"), x2=alt.X2("x1:Q"))
     if not label:
         return shade
     text = base.mark_text(
         align="center", baseline="top", dy=4, fontSize=11, color="#8a5a00"
-    ).encode(x=alt.X("mid:Q"), y=alt.value(0), text="label:N")
+    ).encode(x=alt.X("mid:Q"), y=alt.YValue(0), text=alt.Text("label:N"))
     return shade + text
 
 
@@ -164,7 +164,7 @@ def floor_rule(floor: float | None) -> list[alt.Chart]:
     if floor is None:
         return []
     rule = alt.Chart(pd.DataFrame({"y": [floor]}))
-    return [rule.mark_rule(color=MUTED, strokeDash=[2, 2]).encode(y="y:Q")]
+    return [rule.mark_rule(color=MUTED, strokeDash=[2, 2]).encode(y=alt.Y("y:Q"))]
 
 
 def _finish(

@@ -39,7 +39,8 @@ def metric_lines(
     x = alt.X("x:O", sort=list(x_order), title=x_title, axis=alt.Axis(labelAngle=0))
     base = alt.Chart(table).encode(x=x, color=color)
     band = base.mark_area(opacity=0.15).encode(
-        y=alt.Y("low:Q", scale=y_scale, title=y_title, axis=alt.Axis(format=fmt)), y2="high:Q"
+        y=alt.Y("low:Q", scale=y_scale, title=y_title, axis=alt.Axis(format=fmt)),
+        y2=alt.Y2("high:Q"),
     )
     line = base.mark_line(point=True, strokeWidth=2).encode(
         y=alt.Y("mean:Q", scale=y_scale),

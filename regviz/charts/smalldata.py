@@ -53,8 +53,8 @@ def gap_chart(
     band = base.mark_area(opacity=0.12).encode(
         color=color,
         y=alt.Y("low:Q", scale=y_scale, title=y_title, axis=alt.Axis(format=".2g")),
-        y2="high:Q",
-        detail="split:N",
+        y2=alt.Y2("high:Q"),
+        detail=alt.Detail("split:N"),
     )
     line = base.mark_line(point=True, strokeWidth=2).encode(
         color=color,
@@ -78,7 +78,7 @@ def gap_chart(
         )
         layers.append(
             rule_base.mark_text(align="left", baseline="top", dx=4, dy=3, color=MUTED).encode(
-                y=alt.Y("floor:Q"), x=alt.value(0), text="label:N"
+                y=alt.Y("floor:Q"), x=alt.XValue(0), text=alt.Text("label:N")
             )
         )
     return _finish(layers, None, height, title, subtitle)
@@ -135,7 +135,7 @@ def ratio_heatmap(
         ],
     )
     winners = base.transform_filter("datum.every").mark_rect(fill=None, stroke=INK, strokeWidth=2)
-    text = base.mark_text(fontSize=11, color=INK).encode(text="text:N")
+    text = base.mark_text(fontSize=11, color=INK).encode(text=alt.Text("text:N"))
     #: Room for the title, subtitle and x axis: the height covers the whole chart.
     height = 100 + row_height * max(1, len(y_order))
     return _finish([cells, winners, text], None, height, title, subtitle)

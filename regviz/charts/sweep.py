@@ -47,7 +47,7 @@ def _epoch_rule(epoch: int | None) -> list[alt.Chart]:
     if epoch is None:
         return []
     mark = pd.DataFrame({"epoch": [epoch]})
-    return [alt.Chart(mark).mark_rule(color=INK, strokeDash=[3, 3]).encode(x="epoch:Q")]
+    return [alt.Chart(mark).mark_rule(color=INK, strokeDash=[3, 3]).encode(x=alt.X("epoch:Q"))]
 
 
 def sweep_loss_chart(
@@ -69,16 +69,20 @@ def sweep_loss_chart(
     y = alt.Y("mean:Q", scale=alt.Scale(type="log"), title="MSE (log scale)")
     x = alt.X("epoch:Q", title="epoch", scale=alt.Scale(nice=False))
     color = _color(order, True, legend=False)
-    thin = alt.Chart(context).mark_line(**_THIN).encode(x=x, y=y, color=color, detail="split:N")
+    thin = (
+        alt.Chart(context)
+        .mark_line(**_THIN)
+        .encode(x=x, y=y, color=color, detail=alt.Detail("split:N"))
+    )
     band = (
         alt.Chart(alt.NamedData(BAND))
         .mark_area(opacity=0.18)
         .encode(
             x=x,
             y=alt.Y("low:Q", scale=alt.Scale(type="log")),
-            y2="high:Q",
+            y2=alt.Y2("high:Q"),
             color=color,
-            detail="split:N",
+            detail=alt.Detail("split:N"),
         )
     )
     main = _focus_line(x, y, color, LOSS_TOOLTIP, strokeDash=split_dash())
@@ -110,14 +114,16 @@ def sweep_prediction_chart(
         layers.append(
             alt.Chart(clean)
             .mark_line(color=INK, strokeWidth=1, strokeDash=[2, 2], opacity=0.8)
-            .encode(x="x:Q", y="y:Q")
+            .encode(x=alt.X("x:Q"), y=alt.Y("y:Q"))
         )
     layers += [
-        alt.Chart(context).mark_line(**_THIN).encode(x=x, y=y, color=color, detail="setting:N"),
+        alt.Chart(context)
+        .mark_line(**_THIN)
+        .encode(x=x, y=y, color=color, detail=alt.Detail("setting:N")),
         alt.Chart(alt.NamedData(SEEDS))
         .mark_line(**_FAINT)
-        .encode(x=x, y=y, color=color, detail="line:N"),
-        _focus_line(x, y, color, ["setting:N"]),
+        .encode(x=x, y=y, color=color, detail=alt.Detail("line:N")),
+        _focus_line(x, y, color, [alt.Tooltip("setting:N")]),
     ]
     return _finish(layers, None, height, title, subtitle)
 
@@ -143,7 +149,9 @@ def sweep_density_chart(
     y = density_y(log_y, floor)
     color = _color(order, True, legend=False)
     layers = [
-        alt.Chart(context).mark_line(**_THIN).encode(x=x, y=y, color=color, detail="setting:N"),
+        alt.Chart(context)
+        .mark_line(**_THIN)
+        .encode(x=x, y=y, color=color, detail=alt.Detail("setting:N")),
         _focus_line(
             x,
             y,

@@ -29,7 +29,7 @@ def density_heatmap(
         .mark_rect()
         .encode(
             x=alt.X("x0:Q", title=x_title, scale=alt.Scale(nice=False)),
-            x2="x1:Q",
+            x2=alt.X2("x1:Q"),
             y=alt.Y("epoch:O", title="after epoch", sort=epochs),
             color=alt.Color(
                 "density:Q",

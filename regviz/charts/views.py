@@ -50,7 +50,7 @@ def data_chart(
     curve = (
         alt.Chart(clean.assign(setting="clean signal"))
         .mark_line(color=INK, strokeWidth=2)
-        .encode(x="x:Q", y="y:Q")
+        .encode(x=alt.X("x:Q"), y=alt.Y("y:Q"))
     )
     return (_hard_region(hard, label=True) + dots + curve).properties(height=height)
 
@@ -96,13 +96,13 @@ def loss_chart(
     )
     band = base.mark_area(opacity=0.18).encode(
         y=alt.Y("low:Q", scale=y_scale, title="MSE (log scale)"),
-        y2="high:Q",
-        detail="split:N",
+        y2=alt.Y2("high:Q"),
+        detail=alt.Detail("split:N"),
     )
     lines = base.mark_line().encode(
         y=alt.Y("mean:Q", scale=y_scale),
         strokeDash=split_dash(),
-        detail="split:N",
+        detail=alt.Detail("split:N"),
         tooltip=[
             *LOSS_TOOLTIP,
             alt.Tooltip("low:Q", title="lowest seed", format=".4g"),
@@ -144,7 +144,13 @@ def _curves(
     return [
         alt.Chart(rows)
         .mark_line(**_STYLE[kind])
-        .encode(x=x, y=y, color=color, detail="line:N", tooltip=["setting:N", "line:N"])
+        .encode(
+            x=x,
+            y=y,
+            color=color,
+            detail=alt.Detail("line:N"),
+            tooltip=[alt.Tooltip("setting:N"), alt.Tooltip("line:N")],
+        )
         for kind, rows in _kinds(curves).items()
     ]
 
@@ -172,7 +178,7 @@ def prediction_chart(
         layers.append(
             alt.Chart(clean)
             .mark_line(color=INK, strokeWidth=1, strokeDash=[2, 2], opacity=0.8)
-            .encode(x="x:Q", y="y:Q")
+            .encode(x=alt.X("x:Q"), y=alt.Y("y:Q"))
         )
     x = alt.X("x:Q", title="x", scale=alt.Scale(nice=False))
     layers += _curves(curves, order, ordered, x, alt.Y("y:Q", title="y"), legend)
