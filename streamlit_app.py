@@ -21,7 +21,7 @@ from regviz.ui import (
     why,
 )
 
-st.set_page_config(page_title="regviz: regularisation you can see", page_icon="📉")
+st.set_page_config(page_title="regviz: regularisation you can see", page_icon=frame.PAGE_ICON)
 
 directory = resources.pretrained_dir()
 stored = resources.pretrained(directory)

@@ -393,6 +393,22 @@ def test_the_reading_path_imports_neither_torch_nor_scipy_nor_sklearn():
     assert result.stdout.strip() == "[]"
 
 
+def test_a_fresh_servers_first_page_run_loads_no_heavy_module():
+    """Whole first run in a new interpreter: no torch, scipy or scikit-learn, and not
+    Streamlit's emoji table (0.2 s), which an emoji page icon would load."""
+    code = (
+        "import sys; from streamlit.testing.v1 import AppTest; "
+        "at = AppTest.from_file('streamlit_app.py', default_timeout=120); at.run(); "
+        "assert not at.exception, at.exception; "
+        "print(sorted(m for m in ('torch', 'scipy', 'sklearn', 'streamlit.emojis') "
+        "if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True
+    )
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
 # The custom tab's other states (queued, cancelled, diverged, a full queue, a failed
 # worker) are driven on the tab alone, with a test service: tests/test_custom_tab.py.
 
