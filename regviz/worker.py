@@ -33,7 +33,7 @@ from regviz.views import SNAPSHOT_EPOCHS, RunView
 SNAPSHOT_SECONDS = 0.25
 SNAPSHOT_RECORDS = 5
 #: At most this many of a run's training points travel to the page for its scatter: the
-#: live chart redraws twice a second while the run learns, and 8,000 circles would cost the
+#: live chart redraws every second while the run learns, and 8,000 circles would cost the
 #: reader's browser (and, on a small server, the cores the training runs on) far more than
 #: the picture gains.
 POINTS = 300

@@ -3,13 +3,14 @@
 The page's training service is swapped for one whose worker runs a job from
 `tests.support.jobs` (held until the test releases it), so the tab's states can be
 looked at one by one. AppTest does not rerun the polling fragment by itself: each
-`at.run()` is one look, as a reader's browser would get every half second.
+`at.run()` is one look, as a reader's browser would get every `custom.POLL_SECONDS`.
 No test measures time; `WAIT` only bounds a handshake on a loaded machine.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -111,6 +112,27 @@ def test_train_shows_progress_at_once_then_the_run_as_it_learns_then_the_result(
     assert "Your run beside the nearest stored setting" in [s.value for s in at.subheader]
     assert not at.get("progress") and all(b.key != "custom_cancel" for b in at.button)
     assert service.cached(config) is not None and service.running == 0
+
+
+def test_a_run_that_ends_before_the_next_poll_is_shown_finished_in_the_same_look(
+    service_with, monkeypatch
+):
+    service = service_with(job=jobs.almost_done)
+    at = submit(tab(), epochs="3")
+    ticket = at.session_state[custom.TICKET]
+    deadline = time.monotonic() + WAIT
+    while service.poll(ticket).epoch != 2:  # 99.9 % done, as the job says
+        assert time.monotonic() < deadline, "the job never reported epoch 2"
+        time.sleep(0.05)
+    # A long poll, so that the look waits for the end whatever this machine's pace; the
+    # job ends a moment after the look begins.
+    monkeypatch.setattr(custom, "POLL_SECONDS", WAIT)
+    threading.Timer(0.3, jobs.release).start()
+    at.run()  # one look
+    assert not at.exception
+    assert "custom_config" in at.session_state
+    assert any(m.value.startswith("Trained on **a test worker**") for m in at.markdown)
+    assert not at.get("progress")
 
 
 def test_the_epoch_slider_moves_the_finished_runs_prediction_and_density(service_with):

@@ -89,13 +89,26 @@ def held(config: RunConfig, report: Reporter) -> RunView:
     report.snapshot(0, np.zeros(SNAPSHOT_GRID.size, np.float32), view_of(config).weight_counts)
     report.step(1, 3, 1 / 3, (1.0, 1.2), 0.01)
     report.snapshot(1, np.ones(SNAPSHOT_GRID.size, np.float32), view_of(config).weight_counts)
+    _hold(config, report)
+    return _three_epochs(config, report, first=2)
+
+
+def _hold(config: RunConfig, report: Reporter) -> None:
     deadline = time.monotonic() + HOLD_LIMIT
     while not ((folder() / "release").exists() or (folder() / f"release-{config.seed}").exists()):
         report.check()
         if time.monotonic() > deadline:
             raise TimeoutError("the test never released this job")
         time.sleep(0.01)
-    return _three_epochs(config, report, first=2)
+
+
+def almost_done(config: RunConfig, report: Reporter) -> RunView:
+    """Reports 99.9 % done at once, then holds until the test releases it."""
+    _begin(config, report)
+    report.step(2, 3, 0.999, (0.5, 0.6), 0.02)
+    report.snapshot(2, np.ones(SNAPSHOT_GRID.size, np.float32), view_of(config).weight_counts)
+    _hold(config, report)
+    return view_of(config)
 
 
 def explode(config: RunConfig, report: Reporter) -> RunView:
