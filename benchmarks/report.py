@@ -12,6 +12,7 @@ JSON through `write_json`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import json
 import os
@@ -19,6 +20,7 @@ import platform
 import re
 import statistics
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -77,25 +79,68 @@ def _system_busy_seconds() -> float | None:
     return (sum(ticks) - idle - guest) / os.sysconf("SC_CLK_TCK")
 
 
-def _own_seconds() -> float:
-    """CPU seconds of this process and everything it started (servers, browsers, trainers)."""
-    try:
-        return appserver.tree_cpu_seconds(os.getpid())
-    except OSError:
-        return time.process_time()
+def _cpu_by_process(pid: int) -> dict[tuple[int, int], float]:
+    """CPU seconds (user + system, its own only) of a process and each one below it,
+    keyed by (pid, start time) so that a reused pid is another process."""
+    found = {}
+    for member in appserver.descendants(pid):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            with open(f"/proc/{member}/stat") as stat:
+                fields = stat.read().rsplit(")", 1)[1].split()
+            ticks = int(fields[11]) + int(fields[12])
+            found[(member, int(fields[19]))] = ticks / os.sysconf("SC_CLK_TCK")
+    return found
+
+
+class _OwnCpu(threading.Thread):
+    """The CPU seconds of this process and every process it started, sampled while they live.
+
+    Reading the tree once at the end misses processes that left it: when Chromium closes,
+    its zygote (whose reaped renderers hold most of the browser's time) can exit after
+    the browser and so is never reaped by anyone of ours, and a server's killed training
+    worker is adopted by init. Each process's own time as last sampled still counts here;
+    only a process that lives and dies between two samples is missed.
+    """
+
+    def __init__(self, interval: float = 0.2) -> None:
+        super().__init__(daemon=True, name="own-cpu")
+        self.interval = interval
+        self.seen: dict[tuple[int, int], float] = {}
+        self._done = threading.Event()
+        self._lock = threading.Lock()
+        self.sample()
+
+    def sample(self) -> None:
+        current = _cpu_by_process(os.getpid())
+        with self._lock:
+            self.seen.update(current)
+
+    def run(self) -> None:
+        while not self._done.wait(self.interval):
+            self.sample()
+
+    def seconds(self) -> float:
+        self.sample()
+        with self._lock:
+            return sum(self.seen.values())
+
+    def stop(self) -> None:
+        self._done.set()
 
 
 class Interference:
     """How much CPU other processes took while we measured: shared machines skew timings.
 
-    "Ours" is this process and every process below it, living or exited (a Streamlit
-    server, Chromium, a subprocess timing `fit`), so a benchmark that drives a server
-    does not count the server as interference.
+    "Ours" is this process and every process below it (a Streamlit server, Chromium, a
+    subprocess timing `fit`), sampled while they run (`_OwnCpu`), so a benchmark that
+    drives a server and a browser does not count them as interference.
     """
 
     def __init__(self) -> None:
+        self._own = _OwnCpu()
+        self._own.start()
         self.system = _system_busy_seconds()
-        self.own = _own_seconds()
+        self.own = self._own.seconds()
         self.wall = time.perf_counter()
 
     def share(self) -> float | None:
@@ -103,13 +148,14 @@ class Interference:
         system = _system_busy_seconds()
         if system is None or self.system is None:
             return None
-        others = (system - self.system) - (_own_seconds() - self.own)
+        others = (system - self.system) - (self._own.seconds() - self.own)
         capacity = (time.perf_counter() - self.wall) * (os.cpu_count() or 1)
         return max(0.0, others / capacity)
 
     def close(self, facts: dict[str, Any]) -> None:
         """Record the share and the load at the end into `facts` (the report's "machine")."""
         share = self.share()
+        self._own.stop()
         facts["other_processes_cpu_share"] = None if share is None else round(share, 3)
         if hasattr(os, "getloadavg"):
             facts["load_average_1min_at_end"] = round(os.getloadavg()[0], 2)

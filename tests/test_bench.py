@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import json
 import math
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,7 @@ from regviz.config import CANONICAL_DROPOUT, CANONICAL_L2, RunConfig
 from regviz.data import make_dataset
 from regviz.pretrain import cpu_description
 from regviz.train import fit, flush_denormals
+from tests.support import appserver
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -209,6 +211,35 @@ def test_interference_never_counts_our_own_work_as_others():
     sum(i * i for i in range(2_000_000))  # busy in this process only
     share = interference.share()
     assert share is None or 0 <= share <= 1
+
+
+#: A child that burns CPU while its parent (our child) sleeps, then is orphaned: the parent
+#: exits without waiting for it, as Chromium's browser process can leave its zygote.
+ORPHAN = """
+import os, time
+if os.fork() == 0:
+    while time.process_time() < 1.5:
+        pass
+    os._exit(0)
+time.sleep(1.0)
+os._exit(0)
+"""
+
+
+def test_a_process_that_leaves_our_tree_still_counts_as_ours_for_the_time_it_was_seen():
+    own = report._OwnCpu(interval=0.05)
+    own.start()
+    try:
+        before, tree_before = own.seconds(), appserver.tree_cpu_seconds(os.getpid())
+        subprocess.run([sys.executable, "-c", ORPHAN], check=True)
+        counted = own.seconds() - before
+        tree = appserver.tree_cpu_seconds(os.getpid()) - tree_before
+    finally:
+        own.stop()
+    # The grandchild burned CPU for the second its parent slept; one reading of the tree
+    # at the end cannot see it (reaped by init, not by us), the sampler did.
+    assert counted >= 0.3
+    assert tree < counted
 
 
 def test_the_bare_page_draws_as_many_line_charts_as_asked_and_nothing_else(tmp_path):
