@@ -12,7 +12,6 @@ JSON through `write_json`.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
 import json
 import os
@@ -79,19 +78,6 @@ def _system_busy_seconds() -> float | None:
     return (sum(ticks) - idle - guest) / os.sysconf("SC_CLK_TCK")
 
 
-def _cpu_by_process(pid: int) -> dict[tuple[int, int], float]:
-    """CPU seconds (user + system, its own only) of a process and each one below it,
-    keyed by (pid, start time) so that a reused pid is another process."""
-    found = {}
-    for member in appserver.descendants(pid):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            with open(f"/proc/{member}/stat") as stat:
-                fields = stat.read().rsplit(")", 1)[1].split()
-            ticks = int(fields[11]) + int(fields[12])
-            found[(member, int(fields[19]))] = ticks / os.sysconf("SC_CLK_TCK")
-    return found
-
-
 class _OwnCpu(threading.Thread):
     """The CPU seconds of this process and every process it started, sampled while they live.
 
@@ -111,7 +97,7 @@ class _OwnCpu(threading.Thread):
         self.sample()
 
     def sample(self) -> None:
-        current = _cpu_by_process(os.getpid())
+        current = appserver.tree_cpu_by_process(os.getpid())
         with self._lock:
             self.seen.update(current)
 

@@ -179,18 +179,26 @@ class AppServer:
         return ""
 
 
+def _stat_fields(pid: int) -> list[str]:
+    """/proc/<pid>/stat after the command name: field n of `man proc` is index n - 3."""
+    with open(f"/proc/{pid}/stat") as stat:
+        return stat.read().rsplit(")", 1)[1].split()
+
+
+def _cpu_seconds(fields: list[str], reaped_children: bool) -> float:
+    ticks = int(fields[11]) + int(fields[12])
+    if reaped_children:
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 def process_cpu_seconds(pid: int, reaped_children: bool = False) -> float:
     """User + system CPU seconds of a process, all threads (Linux /proc/<pid>/stat).
 
     With `reaped_children`, also what its children used that have exited and been
     waited for (the kernel adds them to the parent once it reaps them).
     """
-    with open(f"/proc/{pid}/stat") as stat:
-        fields = stat.read().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])
-    if reaped_children:
-        ticks += int(fields[13]) + int(fields[14])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    return _cpu_seconds(_stat_fields(pid), reaped_children)
 
 
 def tree_cpu_seconds(pid: int) -> float:
@@ -200,6 +208,20 @@ def tree_cpu_seconds(pid: int) -> float:
         with contextlib.suppress(OSError, ValueError, IndexError):
             total += process_cpu_seconds(member, reaped_children=True)
     return total
+
+
+def tree_cpu_by_process(pid: int) -> dict[tuple[int, int], float]:
+    """Each living process's own CPU seconds, for a process and everything below it.
+
+    Keyed by (pid, start time), so that a reused pid is another process; children's
+    reaped time is left out, so that summing samples taken over time counts nothing twice.
+    """
+    found = {}
+    for member in descendants(pid):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = _stat_fields(member)
+            found[(member, int(fields[19]))] = _cpu_seconds(fields, reaped_children=False)
+    return found
 
 
 def wait_until_idle(
