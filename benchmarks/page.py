@@ -15,6 +15,11 @@ medians and the ratios ours/bare:
 * **first reader, fresh server**: a freshly started server, one reader; median of a
   few fresh starts each.
 
+Both rows also time a third page, the **same content** (`benchmarks.same_content`):
+our first screen's headings, texts and charts (identical specs and data) drawn by
+plain `st.*` calls, with no widget, layout or regviz code. Same-content/bare is what
+our content costs any Streamlit page; ours/same-content is what our code adds.
+
 For our page alone:
 
 * **canonical rerun**: the server time of switching the focused λ (Streamlit's
@@ -51,6 +56,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks import report as shared
+from benchmarks import same_content
 from regviz.config import CANONICAL_L2
 from tests.support import appserver
 
@@ -316,6 +322,21 @@ def _bare_app(charts: int) -> Iterator[Path]:
         shutil.rmtree(directory, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def _same_content_app(content: list[dict[str, Any]], charts: int) -> Iterator[Path]:
+    """Our first screen replayed by plain Streamlit calls (`benchmarks.same_content`)."""
+    if same_content.chart_count(content) != charts:
+        raise RuntimeError(
+            f"the same-content page would draw {same_content.chart_count(content)} charts, "
+            f"our page drew {charts} at load: the comparison would not be like for like"
+        )
+    directory = Path(tempfile.mkdtemp(prefix="regviz-same-content-"))
+    try:
+        yield same_content.write_app(directory, content)
+    finally:
+        shutil.rmtree(directory, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------- custom run
 
 #: A custom setting nobody stored (λ and p at once), so the server really trains it.
@@ -528,13 +549,20 @@ def measure_browser(
             # Untimed: warms the OS file cache, and counts the charts our page draws at load.
             warm_ours = _one_load(browser, ours)
             charts = warm_ours["charts"]
-            with _bare_app(charts) as bare_file, appserver.serve(bare_file, timeout=120) as bare:
+            content = same_content.capture(app)
+            with (
+                _bare_app(charts) as bare_file,
+                _same_content_app(content, charts) as same_file,
+                appserver.serve(bare_file, timeout=120) as bare,
+                appserver.serve(same_file, timeout=120) as same,
+            ):
                 warm_bare = _one_load(browser, bare)
-                servers = {"ours": ours, "bare": bare}
-                warm = {"ours": [], "bare": []}
+                warm_same = _one_load(browser, same)
+                servers = {"ours": ours, "bare": bare, "same": same}
+                warm = {name: [] for name in servers}
                 for round_ in range(readers):
-                    for name in _alternate(round_, ["ours", "bare"]):
-                        _idle(ours, bare)
+                    for name in _alternate(round_, list(servers)):
+                        _idle(*servers.values())
                         warm[name].append(_one_load(browser, servers[name]))
                 _idle(ours, bare)
                 page, collector = load_page(browser, ours)[1:]
@@ -550,11 +578,11 @@ def measure_browser(
                     _idle(ours, bare)
                     custom.append({**run, "bare_fit": bare_fit(values)})
             memory = ours.peak_memory()
-        fresh = {"ours": [], "bare": []}
-        with _bare_app(charts) as bare_file:
-            apps = {"ours": app, "bare": bare_file}
+        fresh = {"ours": [], "bare": [], "same": []}
+        with _bare_app(charts) as bare_file, _same_content_app(content, charts) as same_file:
+            apps = {"ours": app, "bare": bare_file, "same": same_file}
             for round_ in range(fresh_starts):
-                for name in _alternate(round_, ["ours", "bare"]):
+                for name in _alternate(round_, list(apps)):
                     with appserver.serve(apps[name], timeout=120) as server:
                         _idle(server)
                         fresh[name].append(_one_load(browser, server))
@@ -562,7 +590,11 @@ def measure_browser(
     return {
         "charts_at_load": charts,
         "bare_page": {"charts": charts, "points_per_chart": BARE_POINTS},
-        "warm_up_loads": {"ours": warm_ours, "bare": warm_bare},
+        "same_content_page": {
+            "charts": same_content.chart_count(content),
+            "texts": len(content) - same_content.chart_count(content),
+        },
+        "warm_up_loads": {"ours": warm_ours, "bare": warm_bare, "same": warm_same},
         "new_browser": warm,
         "fresh_server": fresh,
         "framework_gzip_bytes": framework_gzip_bytes(framework),
@@ -587,6 +619,13 @@ def summarise(browser: dict[str, Any]) -> dict[str, Any]:
         ours = shared.median(_loads(browser[kind]["ours"]))
         bare = shared.median(_loads(browser[kind]["bare"]))
         summary[kind] = {"ours_median_s": ours, "bare_median_s": bare, "ratio": _ratio(ours, bare)}
+        if browser[kind].get("same"):
+            same = shared.median(_loads(browser[kind]["same"]))
+            summary[kind] |= {
+                "same_median_s": same,
+                "same_over_bare": _ratio(same, bare),
+                "ours_over_same": _ratio(ours, same),
+            }
     custom = browser["custom_runs"]
     feedback = [run["first_feedback_s"] for run in custom if run["first_feedback_s"] is not None]
     finished = shared.median([run["finished_s"] for run in custom])
@@ -784,6 +823,13 @@ def format_report(report: dict[str, Any]) -> str:
         lines.append(
             f"    each, s: ours {_each(report[kind]['ours'])}; bare {_each(report[kind]['bare'])}"
         )
+        if "same_median_s" in row:
+            lines += [
+                f"    same content, plain Streamlit {_s(row['same_median_s'])}: the content costs "
+                f"{_x(row['same_over_bare'])} the bare page, our code and widgets "
+                f"{_x(row['ours_over_same'])} the same content (each, s: "
+                f"{_each(report[kind]['same'])})",
+            ]
     custom = summary["custom"]
     runs = report["custom_runs"]
     if runs:
@@ -857,7 +903,15 @@ def format_report(report: dict[str, Any]) -> str:
                 else "no child processes"
             )
         )
-    lines += ["", f"drawn = {report['drawn']}", f"custom run: {report['custom_contract']}"]
+    same = report.get("same_content_page")
+    lines += ["", f"drawn = {report['drawn']}"]
+    if same:
+        lines.append(
+            f"same content = our first screen's {same['texts']} headings and texts and "
+            f"{same['charts']} charts (identical specs and data), each drawn by one plain st.* "
+            "call: no widgets, columns, tabs, sidebar or regviz code (benchmarks.same_content)"
+        )
+    lines.append(f"custom run: {report['custom_contract']}")
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ import torch
 
 from benchmarks import load as loadbench
 from benchmarks import page as pagebench
-from benchmarks import report
+from benchmarks import report, same_content
 from benchmarks import trainer as bench
 from regviz.config import CANONICAL_DROPOUT, CANONICAL_L2, RunConfig
 from regviz.data import make_dataset
@@ -256,8 +256,53 @@ def test_the_bare_page_draws_as_many_line_charts_as_asked_and_nothing_else(tmp_p
     assert len(at.main.children) == 1 + 3  # a title and the charts
 
 
+def test_the_same_content_page_draws_our_first_screens_text_and_charts_identically(tmp_path):
+    from streamlit.testing.v1 import AppTest
+
+    items = same_content.capture(ROOT / "streamlit_app.py")
+    ours = [item for item in items if item["kind"] == "chart"]
+    texts = [item["body"] for item in items if item["kind"] != "chart"]
+    assert len(ours) == same_content.chart_count(items) >= 10 and len(texts) >= 20
+    app = same_content.write_app(tmp_path, items)
+    assert "regviz" not in app.read_text()  # plain Streamlit: none of our code runs
+    at = AppTest.from_file(str(app), default_timeout=60).run()
+    assert not at.exception
+    replayed = at.get("vega_lite_chart")
+    assert [chart.proto.spec for chart in replayed] == [item["spec"] for item in ours]
+    assert [
+        {entry.name: bytes(entry.data.data) for entry in chart.proto.datasets} for chart in replayed
+    ] == [item["datasets"] for item in ours]
+    elements = [at.main.children[index] for index in sorted(at.main.children)]
+    drawn = [el.proto.body for el in elements if type(el.proto).__name__ in ("Heading", "Markdown")]
+    assert drawn == texts
+    kinds = {type(el.proto).__name__ for el in elements}
+    assert kinds == {"Heading", "Markdown", "VegaLiteChart"}  # no widget, column or tab
+
+
+def test_a_same_content_page_that_would_draw_other_charts_than_ours_is_refused():
+    items = [{"kind": "markdown", "body": "text"}]
+    with pytest.raises(RuntimeError, match="like for like"), pagebench._same_content_app(items, 1):
+        pass
+
+
 def _loads(*seconds):
     return [{"load_s": value, "app_bytes": 600_000} for value in seconds]
+
+
+def test_page_report_splits_the_gap_into_content_and_our_code_when_it_has_the_same_content_page():
+    browser = {
+        "new_browser": {
+            "ours": _loads(3.0, 3.0),
+            "bare": _loads(2.0, 2.0),
+            "same": _loads(2.5, 2.5),
+        },
+        "fresh_server": {"ours": _loads(5.0), "bare": _loads(4.0)},
+        "custom_runs": [],
+    }
+    summary = pagebench.summarise(browser)
+    assert summary["new_browser"]["same_over_bare"] == pytest.approx(1.25)
+    assert summary["new_browser"]["ours_over_same"] == pytest.approx(1.2)
+    assert "same_median_s" not in summary["fresh_server"]  # an older report without it
 
 
 def test_page_report_gives_medians_and_ratios_against_the_bare_page():
@@ -296,7 +341,12 @@ def test_page_report_prints_every_figure_and_goal():
     browser = {
         "charts_at_load": 12,
         "bare_page": {"charts": 12, "points_per_chart": 1000},
-        "new_browser": {"ours": [_reader_sample(3.0)], "bare": [_reader_sample(2.0)]},
+        "same_content_page": {"charts": 12, "texts": 40},
+        "new_browser": {
+            "ours": [_reader_sample(3.0)],
+            "bare": [_reader_sample(2.0)],
+            "same": [_reader_sample(2.4)],
+        },
         "fresh_server": {"ours": [_reader_sample(5.0)], "bare": [_reader_sample(4.0)]},
         "framework_gzip_bytes": 2_000_000,
         "browser_reruns": [{"option": "λ = 0", "ms": 300.0, "websocket_bytes": 70_000}],
@@ -344,6 +394,8 @@ def test_page_report_prints_every_figure_and_goal():
     for expected in ("machine: Some CPU, 2 cores", "1.50×", "1.25×", "≤ 1.2×", "≤ 1.3×", "1.20×"):
         assert expected in text
     assert "Trained on CPU (1 threads)" in text and "12 Altair line charts" in text
+    assert "same content, plain Streamlit 2.40 s" in text and "1.25× the same content" in text
+    assert "40 headings and texts and 12 charts" in text
 
 
 def test_load_report_prints_goals_next_to_the_figures():
