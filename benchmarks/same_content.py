@@ -49,17 +49,17 @@ for item in json.loads((HERE / "content.json").read_text(encoding="utf-8")):
         st.vega_lite_chart(spec, width="stretch", theme=None)
 '''
 APP_NAME = "same_content_app.py"
-#: Markdown element types that are not prose (`Markdown.Type` in Streamlit's proto).
-CAPTION = 2
 
 
 def capture(app: Path, timeout: float = 120) -> list[dict[str, Any]]:
     """Our page's first run as a list of headings, texts and charts, in page order.
 
-    Only what a first script run draws (closed tabs and unpicked deep dives do not
-    run); the sidebar holds only widgets, so it is left out with the other widgets.
-    A chart's item carries its spec (JSON text) and its datasets as Arrow IPC bytes.
+    Only what a first script run draws in the main area (closed tabs and unpicked deep
+    dives do not run); the sidebar (the contents list and the density pickers) is left
+    out with the other widgets. A chart's item carries its spec (JSON text) and its
+    datasets as Arrow IPC bytes.
     """
+    from streamlit.proto.Markdown_pb2 import Markdown
     from streamlit.testing.v1 import AppTest
     from streamlit.testing.v1.element_tree import Block
 
@@ -79,7 +79,7 @@ def capture(app: Path, timeout: float = 120) -> list[dict[str, Any]]:
         if kind == "Heading":
             items.append({"kind": "heading", "tag": proto.tag, "body": proto.body})
         elif kind == "Markdown":
-            caption = proto.element_type == CAPTION
+            caption = proto.element_type == Markdown.Type.CAPTION
             items.append({"kind": "caption" if caption else "markdown", "body": proto.body})
         elif kind in ("VegaLiteChart", "ArrowVegaLiteChart"):
             datasets = {entry.name: bytes(entry.data.data) for entry in proto.datasets}
