@@ -258,10 +258,7 @@ def write_bare_app(directory: Path, charts: int, points: int = BARE_POINTS) -> P
     """The bare page in `directory`, with our `.streamlit/config.toml` (theme, server settings)."""
     app = directory / "bare_app.py"
     app.write_text(BARE_APP.format(charts=charts, points=points), encoding="utf-8")
-    config = appserver.REPO_ROOT / ".streamlit" / "config.toml"
-    if config.is_file():
-        (directory / ".streamlit").mkdir(exist_ok=True)
-        shutil.copy(config, directory / ".streamlit" / "config.toml")
+    appserver.use_our_config(directory)
     return app
 
 
@@ -314,27 +311,31 @@ def _alternate(round_: int, apps: Sequence[Any]) -> list[Any]:
 
 
 @contextlib.contextmanager
-def _bare_app(charts: int) -> Iterator[Path]:
-    directory = Path(tempfile.mkdtemp(prefix="regviz-bare-page-"))
+def _temporary_app(prefix: str, write: Callable[[Path], Path]) -> Iterator[Path]:
+    """An app that `write` puts into a fresh temporary folder, removed afterwards."""
+    directory = Path(tempfile.mkdtemp(prefix=prefix))
     try:
-        yield write_bare_app(directory, charts)
+        yield write(directory)
     finally:
         shutil.rmtree(directory, ignore_errors=True)
 
 
-@contextlib.contextmanager
-def _same_content_app(content: list[dict[str, Any]], charts: int) -> Iterator[Path]:
+def _bare_app(charts: int) -> contextlib.AbstractContextManager[Path]:
+    return _temporary_app("regviz-bare-page-", lambda folder: write_bare_app(folder, charts))
+
+
+def _same_content_app(
+    content: list[dict[str, Any]], charts: int
+) -> contextlib.AbstractContextManager[Path]:
     """Our first screen replayed by plain Streamlit calls (`benchmarks.same_content`)."""
     if same_content.chart_count(content) != charts:
         raise RuntimeError(
             f"the same-content page would draw {same_content.chart_count(content)} charts, "
             f"our page drew {charts} at load: the comparison would not be like for like"
         )
-    directory = Path(tempfile.mkdtemp(prefix="regviz-same-content-"))
-    try:
-        yield same_content.write_app(directory, content)
-    finally:
-        shutil.rmtree(directory, ignore_errors=True)
+    return _temporary_app(
+        "regviz-same-content-", lambda folder: same_content.write_app(folder, content)
+    )
 
 
 # --------------------------------------------------------------------------- custom run

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 from pathlib import Path
 from typing import Any
 
@@ -106,10 +105,7 @@ def write_app(directory: Path, items: list[dict[str, Any]]) -> Path:
     (directory / "content.json").write_text(json.dumps(content), encoding="utf-8")
     app = directory / APP_NAME
     app.write_text(SAME_CONTENT_APP, encoding="utf-8")
-    config = appserver.REPO_ROOT / ".streamlit" / "config.toml"
-    if config.is_file():
-        (directory / ".streamlit").mkdir(exist_ok=True)
-        shutil.copy(config, directory / ".streamlit" / "config.toml")
+    appserver.use_our_config(directory)
     return app
 
 

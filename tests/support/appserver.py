@@ -179,6 +179,15 @@ class AppServer:
         return ""
 
 
+def use_our_config(directory: Path) -> None:
+    """Give an app written into `directory` our `.streamlit/config.toml` (theme, server
+    settings), which `streamlit run` reads from the app's folder."""
+    config = REPO_ROOT / ".streamlit" / "config.toml"
+    if config.is_file():
+        (directory / ".streamlit").mkdir(exist_ok=True)
+        shutil.copy(config, directory / ".streamlit" / "config.toml")
+
+
 def _stat_fields(pid: int) -> list[str]:
     """/proc/<pid>/stat after the command name: field n of `man proc` is index n - 3."""
     with open(f"/proc/{pid}/stat") as stat:
