@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from regviz import density
+from regviz.ui import tables
 from regviz.views import RunView
 
 #: Densities below this are drawn at it on a log y axis (a log axis has no zero).
@@ -107,18 +108,15 @@ def density_table(
     low, high = x_domain or density.visible_range(list(curves.values()), grid)
     index = density.thinned(grid, list(curves.values()), low, high)
     floor = DENSITY_FLOOR if options.scale == "log" else 0.0
-    frames = [
-        pd.DataFrame(
-            {
-                "setting": label,
-                "value": grid[index].astype(np.float32),
-                "density": np.maximum(curve[index], floor).astype(np.float32),
-            }
-        )
+    blocks = [
+        {
+            "setting": label,
+            "value": grid[index].astype(np.float32),
+            "density": np.maximum(curve[index], floor).astype(np.float32),
+        }
         for label, curve in curves.items()
     ]
-    table = pd.concat(frames, ignore_index=True)
-    table["setting"] = table["setting"].astype("category")
+    table = tables.stack_blocks(blocks, ["setting", "value", "density"])
     peaks = {label: float(np.max(curve)) for label, curve in curves.items()}
     return DensityTable(table, (float(low), float(high)), width, peaks)
 

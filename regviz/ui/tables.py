@@ -29,6 +29,10 @@ SCATTER_POINTS = 300
 #: The network's widths, input to output.
 WIDTHS = (1, *([HIDDEN] * N_HIDDEN_LAYERS), 1)
 
+#: Columns of one piece of a table: arrays, or a scalar that holds for the whole piece.
+Block = dict[str, object]
+
+
 # --- tables for charts ---------------------------------------------------------
 
 
@@ -40,7 +44,7 @@ def loss_table(
     groups: Sequence[tuple[str, Sequence[RunView]]], max_points: int = MAX_CURVE_POINTS
 ) -> pd.DataFrame:
     """setting, split, epoch, mean, low, high: per-epoch MSE across each group's seeds."""
-    frames = []
+    blocks = []
     for label, views in groups:
         if not views:
             continue
@@ -50,19 +54,17 @@ def loss_table(
         epochs = views[0].epoch_numbers[:length]
         for split, attribute in (("training", "train_loss"), ("validation", "val_loss")):
             mean, low, high = curve_stats([getattr(v, attribute)[:length] for v in views])
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "setting": label,
-                        "split": split,
-                        "epoch": epochs[index],
-                        "mean": mean[index].astype(np.float32),
-                        "low": low[index].astype(np.float32),
-                        "high": high[index].astype(np.float32),
-                    }
-                )
+            blocks.append(
+                {
+                    "setting": label,
+                    "split": split,
+                    "epoch": np.asarray(epochs)[index],
+                    "mean": mean[index].astype(np.float32),
+                    "low": low[index].astype(np.float32),
+                    "high": high[index].astype(np.float32),
+                }
             )
-    return _concat(frames, ["setting", "split", "epoch", "mean", "low", "high"])
+    return stack_blocks(blocks, ["setting", "split", "epoch", "mean", "low", "high"])
 
 
 def loss_tables(
@@ -86,13 +88,17 @@ def loss_tables(
 
 def curve_at(view: RunView, epoch: int | None, max_points: int) -> pd.DataFrame:
     """x, y of a run's prediction after `epoch` (None: the end of training), thinned."""
+    return pd.DataFrame(_curve_block(view, epoch, max_points))
+
+
+def _curve_block(view: RunView, epoch: int | None, max_points: int) -> Block:
     if epoch is None:
         x, y = PREDICTION_GRID, np.asarray(view.prediction)
     else:
         row = view.snapshot_epochs.index(epoch)
         x, y = SNAPSHOT_GRID, np.asarray(view.snapshots["prediction"][row])
     step = stride(x.size, max_points)
-    return pd.DataFrame({"x": x[::step].astype(np.float32), "y": y[::step].astype(np.float32)})
+    return {"x": x[::step].astype(np.float32), "y": y[::step].astype(np.float32)}
 
 
 def prediction_tables(
@@ -103,9 +109,9 @@ def prediction_tables(
     Focus tables: "main", the first seed with MAX_CURVE_POINTS; "seeds", the others
     with FAINT_CURVE_POINTS, one `line` each.
     """
-    context = _concat(
+    context = stack_blocks(
         [
-            curve_at(views[0], epoch, FAINT_CURVE_POINTS).assign(setting=label)
+            {**_curve_block(views[0], epoch, FAINT_CURVE_POINTS), "setting": label}
             for label, views in groups
             if views
         ],
@@ -115,16 +121,18 @@ def prediction_tables(
     for label, views in groups:
         if not views:
             continue
-        main = curve_at(views[0], epoch, MAX_CURVE_POINTS).assign(setting=label)
+        main = {**_curve_block(views[0], epoch, MAX_CURVE_POINTS), "setting": label}
         seeds = [
-            curve_at(view, epoch, FAINT_CURVE_POINTS).assign(
-                setting=label, line=f"{label}, seed {view.config.seed}"
-            )
+            {
+                **_curve_block(view, epoch, FAINT_CURVE_POINTS),
+                "setting": label,
+                "line": f"{label}, seed {view.config.seed}",
+            }
             for view in views[1:]
         ]
         focus[label] = {
-            "main": _concat([main], ["setting", "x", "y"]),
-            "seeds": _concat(seeds, ["setting", "line", "x", "y"]),
+            "main": stack_blocks([main], ["setting", "x", "y"]),
+            "seeds": stack_blocks(seeds, ["setting", "line", "x", "y"]),
         }
     return context, focus
 
@@ -135,25 +143,23 @@ def prediction_table(groups: Sequence[tuple[str, Sequence[RunView]]]) -> pd.Data
     rank 0 is a group's first seed (drawn bold when its setting is in focus) and keeps
     MAX_CURVE_POINTS; the other seeds are only ever faint and get FAINT_CURVE_POINTS.
     """
-    frames = []
+    blocks = []
     for label, views in groups:
         for rank, view in enumerate(views):
             step = stride(
                 PREDICTION_GRID.size, MAX_CURVE_POINTS if rank == 0 else FAINT_CURVE_POINTS
             )
-            frames.append(
-                pd.DataFrame(
-                    {
-                        "setting": label,
-                        "line": f"{label}, seed {view.config.seed}",
-                        "role": "curve",
-                        "rank": np.int8(rank),
-                        "x": PREDICTION_GRID[::step].astype(np.float32),
-                        "y": np.asarray(view.prediction)[::step].astype(np.float32),
-                    }
-                )
+            blocks.append(
+                {
+                    "setting": label,
+                    "line": f"{label}, seed {view.config.seed}",
+                    "role": "curve",
+                    "rank": np.int8(rank),
+                    "x": PREDICTION_GRID[::step].astype(np.float32),
+                    "y": np.asarray(view.prediction)[::step].astype(np.float32),
+                }
             )
-    return _concat(frames, ["setting", "line", "role", "rank", "x", "y"])
+    return stack_blocks(blocks, ["setting", "line", "role", "rank", "x", "y"])
 
 
 def sample_table(
@@ -213,11 +219,11 @@ def history_table(train: Sequence[float], val: Sequence[float]) -> pd.DataFrame:
     index = np.arange(n)[:: stride(n)] if n else np.arange(0)
     if n and index[-1] != n - 1:
         index = np.r_[index, n - 1]
-    frames = [
-        pd.DataFrame({"epoch": index + 1, "split": split, "loss": np.asarray(values)[index]})
+    blocks = [
+        {"epoch": index + 1, "split": split, "loss": np.asarray(values)[index]}
         for split, values in (("training", train), ("validation", val))
     ]
-    return _concat(frames, ["epoch", "split", "loss"])
+    return stack_blocks(blocks, ["epoch", "split", "loss"])
 
 
 def architecture_table() -> pd.DataFrame:
@@ -245,12 +251,35 @@ def noise_floor() -> float:
     return NOISE_STD**2
 
 
-def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    """Stack frames; text columns become categoricals, which travel dictionary-encoded."""
-    if not frames:
+def stack_blocks(blocks: Sequence[Block], columns: list[str]) -> pd.DataFrame:
+    """One frame from column blocks; text columns become categoricals (dictionary-encoded).
+
+    Building one DataFrame per curve and concatenating them cost most of the first
+    screen's table time; stacking the columns with numpy builds each frame once.
+    """
+    if not blocks:
         return pd.DataFrame({column: [] for column in columns})
-    table = pd.concat(frames, ignore_index=True)[columns]
+    lengths = [_block_length(block) for block in blocks]
+    data = {}
     for column in columns:
-        if not pd.api.types.is_numeric_dtype(table[column]):
-            table[column] = table[column].astype("category")
-    return table
+        values = [block[column] for block in blocks]
+        if all(isinstance(value, str) for value in values):
+            categories = sorted(set(values))
+            codes = np.repeat([categories.index(value) for value in values], lengths)
+            data[column] = pd.Categorical.from_codes(codes, categories)
+            continue
+        stacked = np.concatenate(
+            [
+                np.asarray(value) if np.ndim(value) else np.full(length, value)
+                for value, length in zip(values, lengths, strict=True)
+            ]
+        )
+        if stacked.dtype.kind in "OUS":
+            data[column] = pd.Categorical(stacked)
+        else:
+            data[column] = stacked
+    return pd.DataFrame(data)
+
+
+def _block_length(block: Block) -> int:
+    return next(len(value) for value in block.values() if np.ndim(value))  # type: ignore[arg-type]
