@@ -1,4 +1,4 @@
-"""Command line: `python -m regviz {pretrain,verify,train}`."""
+"""Command line: `python -m regviz {pretrain,first-screen,verify,verdicts,train}`."""
 
 from __future__ import annotations
 
@@ -71,11 +71,30 @@ def _command_pretrain(args: argparse.Namespace) -> int:
     problems = store.verify(args.dir)
     for problem in problems:
         print(f"BAD {problem}", file=sys.stderr)
-    return 1 if problems else 0
+    if problems:
+        return 1
+    return _command_first_screen(args)
+
+
+def _command_first_screen(args: argparse.Namespace) -> int:
+    """Store the first screen's charts and tables beside the runs (`regviz.readymade`)."""
+    from regviz.ui import ready
+
+    try:
+        path = ready.write(args.dir)
+    except OSError as error:
+        print(f"error: cannot write {args.dir}: {error.strerror or error}", file=sys.stderr)
+        return 2
+    except RuntimeError as error:  # the page cannot draw these runs: say so, store nothing
+        print(f"error: first screen not written: {error}", file=sys.stderr)
+        return 1
+    print(f"wrote {path} (the first screen a fresh server shows, ready-made)")
+    return 0
 
 
 def _command_verify(args: argparse.Namespace) -> int:
-    from regviz import store
+    from regviz import readymade, store
+    from regviz.readymade import COMMAND
 
     problems = store.verify(args.dir)
     if problems:
@@ -86,6 +105,11 @@ def _command_verify(args: argparse.Namespace) -> int:
     manifest = store.read_manifest(args.dir)
     runs, inits = len(manifest["runs"]), len(manifest["inits"])
     print(f"ok: {runs} runs, {inits} initialisations and the data file match the manifest")
+    status = readymade.status(args.dir)
+    if status != "current":  # not an error: the page builds the first screen itself
+        status += "; until it is written the page builds it"
+        status += "" if COMMAND in status else f" (write it with: {COMMAND})"
+    print(f"first screen: {status}")
     return 0
 
 
@@ -186,6 +210,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pre.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
     pre.set_defaults(handler=_command_pretrain)
+
+    first = commands.add_parser(
+        "first-screen",
+        help="store the first screen's charts beside the runs (pretrain does this too)",
+    )
+    first.add_argument("--dir", default=PRETRAINED_DIR)
+    first.set_defaults(handler=_command_first_screen)
 
     ver = commands.add_parser("verify", help="check every pretrained file against the manifest")
     ver.add_argument("--dir", default=PRETRAINED_DIR)

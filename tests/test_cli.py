@@ -26,5 +26,5 @@ def test_train_shows_a_progress_bar_and_prints_a_summary(cli):
 
 def test_help_lists_every_command(cli):
     result = cli("--help")
-    for command in ("pretrain", "verify", "train"):
+    for command in ("pretrain", "first-screen", "verify", "verdicts", "train"):
         assert command in result.stdout

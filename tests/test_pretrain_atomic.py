@@ -26,7 +26,7 @@ from pathlib import Path
 
 import pytest
 
-from regviz import store
+from regviz import readymade, store
 from regviz.registry import canonical_configs
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -43,6 +43,12 @@ def quick(configs, **kwargs):
     runs = _fit_many([dataclasses.replace(c, epochs=2) for c in configs], **kwargs)
     return [dataclasses.replace(r, config=c) for r, c in zip(runs, configs)]
 train.fit_many = quick
+"""
+#: The 2-epoch runs above are labelled as 100-epoch ones, which the page cannot draw; the
+#: tests here are about the store, so pretrain skips the first screen's ready-made file.
+NO_FIRST_SCREEN = """
+import regviz.ui.ready as ready
+ready.write = lambda directory: print("first screen skipped")
 """
 SLOW_WRITES = """
 import time, regviz.store as store
@@ -162,8 +168,9 @@ def test_a_pretrain_killed_between_two_writes_leaves_the_previous_set(copy: Path
     assert new_files, "the kill was meant to land after a new file was written"
 
     # The next complete pretrain makes its own manifest current and sweeps the leftovers.
+    arguments = ["pretrain", "--dir", str(copy), "--only", *ONLY]
     finished = subprocess.run(
-        [*command(SHORT_TRAINING), "pretrain", "--dir", str(copy), "--only", *ONLY],
+        [*command(SHORT_TRAINING, NO_FIRST_SCREEN), *arguments],
         cwd=ROOT,
         env=environment(),
         capture_output=True,
@@ -177,7 +184,7 @@ def test_a_pretrain_killed_between_two_writes_leaves_the_previous_set(copy: Path
     named |= {entry["file"] for entry in manifest["inits"].values()}
     named.add(manifest["data"]["file"])
     on_disk = {p.relative_to(copy).as_posix() for p in copy.rglob("*") if p.is_file()}
-    assert on_disk == named | {store.MANIFEST_NAME}
+    assert on_disk == named | {store.MANIFEST_NAME, readymade.FILE_NAME}
 
 
 def assert_clear_error(result: subprocess.CompletedProcess[str], directory: Path, why: str) -> None:

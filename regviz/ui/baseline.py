@@ -8,7 +8,7 @@ import streamlit as st
 from regviz.config import RunConfig
 from regviz.data import N_TRAIN, hard_region
 from regviz.summary import metric_stats
-from regviz.ui import densities, findings, resources, settings, show, sweeps, tables
+from regviz.ui import densities, findings, ready, resources, settings, show, sweeps, tables
 from regviz.views import SNAPSHOT_GRID, RunView
 
 LABEL = "no regularisation"
@@ -17,7 +17,7 @@ BEFORE, AFTER = "before training", "after training"
 PROGRESS_EPOCH = 50
 
 
-@st.cache_resource(show_spinner=False)
+@ready.cached
 def _charts(directory: str, options: densities.DensityOptions):
     pre = resources.pretrained(directory)
     views = settings.seed_views(pre.runs, RunConfig())

@@ -15,10 +15,10 @@ from regviz.data import (
     X_MIN,
     make_signal,
 )
-from regviz.ui import resources, show, tables
+from regviz.ui import ready, resources, show, tables
 
 
-@st.cache_resource(show_spinner=False)
+@ready.cached
 def _chart(directory: str):
     pre = resources.pretrained(directory)
     if pre.data is None:

@@ -7,7 +7,7 @@ import streamlit as st
 from regviz import charts
 from regviz.data import HARD_REGION, NOISE_STD
 from regviz.registry import SWEEPS
-from regviz.ui import findings, overtime, resources, settings, show, sweeps, tables
+from regviz.ui import findings, overtime, ready, resources, settings, show, sweeps, tables
 from regviz.verdict import mc_coverage_table
 
 GAL_URL = "https://proceedings.mlr.press/v48/gal16.html"
@@ -104,7 +104,7 @@ def _story(directory: str, focus: float) -> None:
     st.markdown("\n\n".join(parts))
 
 
-@st.cache_resource(show_spinner=False)
+@ready.cached
 def _band(directory: str, focus: float):
     pre = resources.pretrained(directory)
     views = settings.seed_views(pre.runs, SWEEPS["p"].config(focus))
@@ -123,7 +123,7 @@ def _band(directory: str, focus: float):
     return charts.to_spec(figure)
 
 
-@st.cache_resource(show_spinner=False)
+@ready.cached
 def _coverage(directory: str):
     return mc_coverage_table(resources.pretrained(directory))
 

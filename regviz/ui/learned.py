@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from regviz.ui import findings, resources, settings, show
+from regviz.ui import findings, ready, resources, settings, show
 from regviz.verdict import article_verdicts, count_line, verdict_table
 from regviz.verdict.grading import FLIP_SHIFT
 
@@ -17,13 +17,13 @@ VERDICT_MARK = {
 }
 
 
-@st.cache_resource(show_spinner=False)
+@ready.cached
 def _learned(directory: str):
     pre = resources.pretrained(directory)
     return findings.learned_table(pre.runs, settings.comparable_settings())
 
 
-@st.cache_resource(show_spinner=False)
+@ready.cached
 def _verdicts(directory: str) -> tuple[pd.DataFrame, str]:
     """The verdict table as the page shows it, and its count line."""
     verdicts = article_verdicts(resources.pretrained(directory))

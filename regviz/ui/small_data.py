@@ -19,7 +19,7 @@ from regviz import charts, smalldata
 from regviz.data import N_POINTS, N_TRAIN
 from regviz.layout import N_PARAMETERS
 from regviz.registry import SMALL_DATA_N
-from regviz.ui import resources, show, sweeps, tables, url
+from regviz.ui import ready, resources, show, sweeps, tables, url
 from regviz.urlstate import BEST, PageState
 from regviz.views import RunView
 
@@ -53,7 +53,7 @@ def draw(directory: str) -> None:
 # -- the numbers behind the prose (pure functions of the runs) ---------------------------------
 
 
-@st.cache_resource(show_spinner=False)
+@ready.cached
 def _prose(directory: str) -> tuple[str, str, str]:
     """Worded once per server: recomputed, they cost 3/4 of every rerun's server time."""
     runs = resources.pretrained(directory).runs
@@ -213,13 +213,13 @@ def _cost(runs: Mapping[str, RunView], kind: str) -> str:
 # -- cached tables and charts (keyed on the directory; no Streamlit elements inside) -----------
 
 
-@st.cache_resource(show_spinner=False)
+@ready.cached
 def _table(directory: str) -> pd.DataFrame:
     runs = resources.pretrained(directory).runs
     return pd.concat([smalldata.settings_table(runs, kind) for kind in smalldata.KINDS])
 
 
-@st.cache_resource(show_spinner=False)
+@ready.cached
 def _best(directory: str, kind: str) -> list[smalldata.BestSetting]:
     return smalldata.best_by_n(resources.pretrained(directory).runs, kind)
 
@@ -228,7 +228,7 @@ def _order(kind: str) -> list[str]:
     return [smalldata.value_label(kind, v) for v in smalldata.values(kind)]
 
 
-@st.cache_resource(show_spinner=False)
+@ready.cached
 def _curves(directory: str, kind: str) -> dict:
     table = smalldata.curve_table(resources.pretrained(directory).runs, kind)
     sweep = smalldata.sweep(kind, SMALL_DATA_N[0])
@@ -245,7 +245,7 @@ def _curves(directory: str, kind: str) -> dict:
     return charts.to_spec(figure)
 
 
-@st.cache_resource(show_spinner=False)
+@ready.cached
 def _heatmap(directory: str, kind: str) -> dict:
     table = smalldata.heatmap_table(resources.pretrained(directory).runs, kind)
     sweep = smalldata.sweep(kind, SMALL_DATA_N[0])

@@ -17,7 +17,7 @@ from regviz import charts
 from regviz.data import HARD_REGION
 from regviz.registry import SWEEPS, Sweep, sweep_by_key
 from regviz.store import Pretrained
-from regviz.ui import densities, resources, settings, show, tables, url
+from regviz.ui import densities, ready, resources, settings, show, tables, url
 from regviz.views import SNAPSHOT_EPOCHS, RunView
 
 Groups = list[tuple[str, list[RunView]]]
@@ -95,7 +95,7 @@ def density_part(
     return charts.to_spec(chart), focus, width, table.peaks, ""
 
 
-@st.cache_resource(show_spinner=False, max_entries=48)
+@ready.cached(max_entries=48)
 def sweep_charts(
     directory: str, kind: str, epoch: int | None, options: densities.DensityOptions
 ) -> SweepCharts | None:
