@@ -16,6 +16,8 @@ import altair as alt
 import pandas as pd
 import pyarrow as pa
 
+from regviz.charts.datasets import arrow_table
+
 THEME = "regviz"
 FONT = '"Source Sans", "Source Sans Pro", sans-serif'
 HEIGHT = 260
@@ -75,11 +77,6 @@ def regviz_theme() -> alt.theme.ThemeConfig:
             "circle": {"size": 9},
         }
     }
-
-
-def arrow_table(frame: pd.DataFrame) -> pa.Table:
-    """A DataFrame as the Arrow table Streamlit sends to the browser as binary."""
-    return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def _to_named_arrow(data: Any, datasets: dict[str, pa.Table]) -> Any:

@@ -3,14 +3,13 @@
 Each chart has a static part (every setting of the sweep drawn thin and faint, the
 data, the clean signal) and focus layers that read *named* datasets ("main",
 "seeds", "band"). The page builds the static spec once, and for the reader's focus
-drops in that setting's small tables (`with_datasets`): no per-row filter runs in
+drops in that setting's small tables (`charts.with_datasets`): no per-row filter runs in
 the browser, and no row travels that is not drawn.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import altair as alt
 import pandas as pd
@@ -22,7 +21,6 @@ from regviz.charts.base import (
     _finish,
     _hard_region,
     _samples,
-    arrow_table,
     floor_rule,
 )
 from regviz.charts.views import LOSS_TOOLTIP, density_y, split_dash
@@ -164,19 +162,3 @@ def sweep_density_chart(
         ),
     ]
     return _finish(layers, None, height, title, subtitle)
-
-
-def with_datasets(
-    spec: dict[str, Any], tables: dict[str, pd.DataFrame], title: str | None = None
-) -> dict[str, Any]:
-    """A copy of a `to_spec` dict with the named datasets (the focus layers) filled in.
-
-    Shallow: the static datasets and layers are shared with `spec`, which stays unchanged.
-    """
-    out = dict(spec)
-    out["datasets"] = {**spec.get("datasets", {})}
-    out["datasets"].update({name: arrow_table(table) for name, table in tables.items()})
-    if title is not None:
-        heading = spec.get("title")
-        out["title"] = {**heading, "text": title} if isinstance(heading, dict) else title
-    return out

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-import altair as alt
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
 from regviz import charts
+
+if TYPE_CHECKING:
+    import altair as alt
 
 
 def chart(figure: alt.TopLevelMixin | dict) -> None:
