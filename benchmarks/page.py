@@ -13,7 +13,8 @@ medians and the ratios ours/bare:
 * **new browser, running server**: a reader with an empty cache (a fresh browser
   context) on a server that has served the page before; median of several readers;
 * **first reader, fresh server**: a freshly started server, one reader; median of a
-  few fresh starts each.
+  few fresh starts each. Beside it, each page's **first script run alone** in a fresh
+  interpreter (AppTest, no browser): the server's share of that wait.
 
 Both rows also time a third page, the **same content** (`benchmarks.same_content`):
 our first screen's headings, texts and charts (identical specs and data) drawn by
@@ -492,6 +493,39 @@ def custom_training(
     }
 
 
+#: Run in a fresh interpreter: Streamlit and AppTest imported and one empty page run (what
+#: a started server has done before its first reader), then the app's first run, timed.
+FIRST_RUN_SCRIPT = """
+import sys, time
+from streamlit.testing.v1 import AppTest
+AppTest.from_string("import streamlit as st").run()
+started = time.perf_counter()
+at = AppTest.from_file(sys.argv[1], default_timeout=300).run()
+elapsed = time.perf_counter() - started
+if at.exception:
+    raise SystemExit(f"the page raised on its first run: {at.exception[0].value}")
+print(elapsed)
+"""
+
+
+def first_run_seconds(app: Path, timeout: float = 600) -> float:
+    """An app's first script run in a fresh interpreter: its imports and everything it builds.
+
+    The server-side part of the fresh-server row, without the browser that shares the
+    cores (and the noise that comes with it).
+    """
+    result = subprocess.run(
+        [sys.executable, "-c", FIRST_RUN_SCRIPT, str(app)],
+        cwd=app.parent,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    if result.returncode:
+        raise RuntimeError(f"first run of {app} failed: {result.stderr[-2000:]}")
+    return float(result.stdout.strip().splitlines()[-1])
+
+
 #: Run in a fresh interpreter: time `fit` alone (imports excluded), with `threads` torch
 #: threads (0: torch's default).
 FIT_SCRIPT = """
@@ -580,8 +614,12 @@ def measure_browser(
                     custom.append({**run, "bare_fit": bare_fit(values)})
             memory = ours.peak_memory()
         fresh = {"ours": [], "bare": [], "same": []}
+        first_runs = {"ours": [], "bare": [], "same": []}
         with _bare_app(charts) as bare_file, _same_content_app(content, charts) as same_file:
             apps = {"ours": app, "bare": bare_file, "same": same_file}
+            for round_ in range(fresh_starts):
+                for name in _alternate(round_, list(apps)):
+                    first_runs[name].append(first_run_seconds(apps[name]))
             for round_ in range(fresh_starts):
                 for name in _alternate(round_, list(apps)):
                     with appserver.serve(apps[name], timeout=120) as server:
@@ -598,6 +636,7 @@ def measure_browser(
         "warm_up_loads": {"ours": warm_ours, "bare": warm_bare, "same": warm_same},
         "new_browser": warm,
         "fresh_server": fresh,
+        "first_run_s": first_runs,
         "framework_gzip_bytes": framework_gzip_bytes(framework),
         "browser_reruns": rerun_samples,
         "custom_runs": custom,
@@ -627,6 +666,11 @@ def summarise(browser: dict[str, Any]) -> dict[str, Any]:
                 "same_over_bare": _ratio(same, bare),
                 "ours_over_same": _ratio(ours, same),
             }
+    if browser.get("first_run_s"):
+        summary["first_run"] = {
+            f"{name}_median_s": shared.median(values)
+            for name, values in browser["first_run_s"].items()
+        }
     custom = browser["custom_runs"]
     feedback = [run["first_feedback_s"] for run in custom if run["first_feedback_s"] is not None]
     finished = shared.median([run["finished_s"] for run in custom])
@@ -831,6 +875,14 @@ def format_report(report: dict[str, Any]) -> str:
                 f"{_x(row['ours_over_same'])} the same content (each, s: "
                 f"{_each(report[kind]['same'])})",
             ]
+    if "first_run" in summary:
+        first = summary["first_run"]
+        count = len(report["first_run_s"]["ours"])
+        lines.append(
+            f"    its first script run alone, in a fresh interpreter (AppTest, median of {count}): "
+            f"ours {_s(first['ours_median_s'])}, bare {_s(first['bare_median_s'])}, same "
+            f"content {_s(first['same_median_s'])}"
+        )
     custom = summary["custom"]
     runs = report["custom_runs"]
     if runs:

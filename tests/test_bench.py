@@ -303,6 +303,31 @@ def test_page_report_splits_the_gap_into_content_and_our_code_when_it_has_the_sa
     assert summary["new_browser"]["same_over_bare"] == pytest.approx(1.25)
     assert summary["new_browser"]["ours_over_same"] == pytest.approx(1.2)
     assert "same_median_s" not in summary["fresh_server"]  # an older report without it
+    assert "first_run" not in summary
+
+
+def test_page_report_gives_each_pages_first_script_run_beside_the_fresh_server_row():
+    browser = {
+        "new_browser": {"ours": _loads(3.0), "bare": _loads(2.0)},
+        "fresh_server": {"ours": _loads(5.0), "bare": _loads(4.0)},
+        "first_run_s": {"ours": [1.2, 1.0, 1.4], "bare": [0.9, 0.8, 1.0], "same": [0.3, 0.2, 0.4]},
+        "custom_runs": [],
+    }
+    assert pagebench.summarise(browser)["first_run"] == {
+        "ours_median_s": 1.2,
+        "bare_median_s": 0.9,
+        "same_median_s": 0.3,
+    }
+
+
+def test_the_first_script_run_is_timed_in_a_fresh_interpreter(tmp_path):
+    app = tmp_path / "app.py"
+    app.write_text("import sys, streamlit as st\nst.write(sorted(sys.modules)[:1])\n")
+    seconds = pagebench.first_run_seconds(app)
+    assert 0 < seconds < 60
+    (tmp_path / "broken.py").write_text("raise ValueError('boom')\n")
+    with pytest.raises(RuntimeError, match="boom"):
+        pagebench.first_run_seconds(tmp_path / "broken.py")
 
 
 def test_page_report_gives_medians_and_ratios_against_the_bare_page():
@@ -348,6 +373,7 @@ def test_page_report_prints_every_figure_and_goal():
             "same": [_reader_sample(2.4)],
         },
         "fresh_server": {"ours": [_reader_sample(5.0)], "bare": [_reader_sample(4.0)]},
+        "first_run_s": {"ours": [1.5], "bare": [0.9], "same": [0.3]},
         "framework_gzip_bytes": 2_000_000,
         "browser_reruns": [{"option": "λ = 0", "ms": 300.0, "websocket_bytes": 70_000}],
         "custom_runs": [
@@ -396,6 +422,7 @@ def test_page_report_prints_every_figure_and_goal():
     assert "Trained on CPU (1 threads)" in text and "12 Altair line charts" in text
     assert "same content, plain Streamlit 2.40 s" in text and "1.25× the same content" in text
     assert "40 headings and texts and 12 charts" in text
+    assert "fresh interpreter (AppTest, median of 1): ours 1.50 s, bare 0.90 s" in text
 
 
 def test_load_report_prints_goals_next_to_the_figures():
