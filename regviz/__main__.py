@@ -94,7 +94,6 @@ def _command_first_screen(args: argparse.Namespace) -> int:
 
 def _command_verify(args: argparse.Namespace) -> int:
     from regviz import readymade, store
-    from regviz.readymade import COMMAND
 
     problems = store.verify(args.dir)
     if problems:
@@ -108,7 +107,8 @@ def _command_verify(args: argparse.Namespace) -> int:
     status = readymade.status(args.dir)
     if status != "current":  # not an error: the page builds the first screen itself
         status += "; until it is written the page builds it"
-        status += "" if COMMAND in status else f" (write it with: {COMMAND})"
+        command = readymade.COMMAND
+        status += "" if command in status else f" (write it with: {command})"
     print(f"first screen: {status}")
     return 0
 

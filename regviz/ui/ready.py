@@ -121,7 +121,7 @@ def write(directory: str | os.PathLike[str], app: Path | None = None) -> Path:
             raise RuntimeError(f"the page raised on its first run: {at.exception[0].value}")
         if not entries:
             raise RuntimeError("the page's first run called no ready-made builder")
-        return readymade.write(directory, _unique(entries))
+        return readymade.write(directory, entries)  # one entry per call: the cache saw to it
     finally:
         st.cache_resource.clear()
         forget()
@@ -129,10 +129,3 @@ def write(directory: str | os.PathLike[str], app: Path | None = None) -> Path:
             os.environ.pop(resources.DIR_ENV, None)
         else:
             os.environ[resources.DIR_ENV] = previous
-
-
-def _unique(entries: list[readymade.Entry]) -> list[readymade.Entry]:
-    seen: dict[str, readymade.Entry] = {}
-    for entry in entries:
-        seen.setdefault(readymade.key_of(entry.builder, entry.args), entry)
-    return list(seen.values())
