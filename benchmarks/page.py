@@ -30,7 +30,9 @@ For our page alone:
   first progress bar, status or info element that appears where the custom run is
   drawn: its tab, or the main area when a pill opens it), and the time until a text
   containing "Trained on" appears, against a bare `regviz.fit` of the same config
-  timed in a fresh subprocess in the same run;
+  timed in a fresh subprocess in the same run; and where that time went: the training
+  process's seconds on a core and waiting for one (the kernel's per-thread schedstat),
+  and the rest (the press, the hand-overs, the final rerun and the browser);
 * the server's **peak memory**, and that of any process it started.
 
 Widgets are found by role and a tolerant label match, so the benchmark follows the
@@ -462,9 +464,14 @@ def custom_training(
     values: dict[str, str],
     settle: Callable[[], object] | None = None,
     timeout: float = 600,
+    server: appserver.AppServer | None = None,
 ) -> dict[str, Any]:
     """Train `values` in the custom-run part: seconds from the press until the first feedback
-    inside it, and until a text containing "Trained on" appears."""
+    inside it, and until a text containing "Trained on" appears.
+
+    With `server`, also where the training process's time went over that span
+    (`worker_time`).
+    """
     scope = _open_custom(page)
     button = _train_button(page)
     form = page.locator('[data-testid="stForm"]').filter(has=button)
@@ -473,12 +480,14 @@ def custom_training(
     if settle is not None:
         settle()
     page.evaluate(CUSTOM_ARM_JS, [scope, FEEDBACK_SELECTOR, FINISHED_TEXT])
+    before = appserver.tree_schedstat(server.pid) if server is not None else None
     button.click()
     page.wait_for_function(
         "() => { const s = window.__regvizCustom; return s.finishedAt !== null || s.error; }",
         timeout=timeout * 1000,
         polling=100,
     )
+    after = appserver.tree_schedstat(server.pid) if server is not None else None
     state = page.evaluate("() => window.__regvizCustom")
     note = page.evaluate(NOTE_JS, FINISHED_TEXT)
     if state["error"]:
@@ -490,6 +499,35 @@ def custom_training(
         "first_feedback_s": None if feedback is None else (feedback - pressed) / 1000,
         "finished_s": (state["finishedAt"] - pressed) / 1000,
         "page_says": note,
+        **({} if server is None else {"worker_time": worker_time(before, after, server.pid)}),
+    }
+
+
+def worker_time(
+    before: dict[tuple[int, int], tuple[float, float]],
+    after: dict[tuple[int, int], tuple[float, float]],
+    server_pid: int,
+) -> dict[str, float] | None:
+    """The training process's seconds on a core and waiting for one between two readings
+    of the server's tree (`appserver.tree_schedstat`), and the server's own.
+
+    The worker is the process below the server that ran longest in between (a worker
+    started in between counts from zero). It runs at a low priority, so its wait is what
+    the page, the browser and anything else on the machine took from it.
+    """
+    ran = {
+        key: tuple(now - then for now, then in zip(value, before.get(key, (0.0, 0.0)), strict=True))
+        for key, value in after.items()
+    }
+    server = next((value for (pid, _), value in ran.items() if pid == server_pid), None)
+    children = [value for (pid, _), value in ran.items() if pid != server_pid]
+    if not children:
+        return None
+    run_s, wait_s = max(children)
+    return {
+        "worker_run_s": run_s,
+        "worker_wait_s": wait_s,
+        "server_run_s": None if server is None else server[0],
     }
 
 
@@ -608,7 +646,7 @@ def measure_browser(
                     values = {**CUSTOM, "seed": str(seed)}
                     _idle(ours, bare)
                     page = load_page(browser, ours)[1]
-                    run = custom_training(page, values, lambda: _idle(ours, bare))
+                    run = custom_training(page, values, lambda: _idle(ours, bare), server=ours)
                     page.context.close()
                     _idle(ours, bare)
                     custom.append({**run, "bare_fit": bare_fit(values)})
@@ -681,6 +719,32 @@ def summarise(browser: dict[str, Any]) -> dict[str, Any]:
         "bare_fit_median_s": fit,
         "ratio": _ratio(finished, fit),
     }
+    one_thread = [
+        min(each["fit_s"] for each in run["bare_fit"]["runs"] if each["threads"] == 1)
+        for run in custom
+        if any(each.get("threads") == 1 for each in run["bare_fit"].get("runs", ()))
+    ]
+    if one_thread:
+        fit_1 = shared.median(one_thread)
+        summary["custom"] |= {
+            "bare_fit_one_thread_median_s": fit_1,
+            "ratio_one_thread": _ratio(finished, fit_1),
+        }
+    split = [run for run in custom if run.get("worker_time")]
+    if split:
+        times = [run["worker_time"] for run in split]
+        summary["custom"] |= {
+            "worker_run_median_s": shared.median([each["worker_run_s"] for each in times]),
+            "worker_wait_median_s": shared.median([each["worker_wait_s"] for each in times]),
+            "rest_median_s": shared.median(
+                [
+                    run["finished_s"]
+                    - run["worker_time"]["worker_run_s"]
+                    - run["worker_time"]["worker_wait_s"]
+                    for run in split
+                ]
+            ),
+        }
     app_bytes = [sample["app_bytes"] for sample in browser["new_browser"]["ours"]]
     summary["page_mb"] = (shared.median(app_bytes) or 0) / MB
     return summary
@@ -900,6 +964,21 @@ def format_report(report: dict[str, Any]) -> str:
             f"{_x(custom['ratio'])}  goal ≤ {GOALS['custom_finish_ratio']:g}× "
             f"{shared.verdict(custom['ratio'], GOALS['custom_finish_ratio'])}",
         ]
+        if "worker_run_median_s" in custom:
+            lines.append(
+                f"    where it went: the training process ran {_s(custom['worker_run_median_s'])} "
+                "(training, describing the run, the live snapshots) and waited "
+                f"{_s(custom['worker_wait_median_s'])} for a core; the other "
+                f"{_s(custom['rest_median_s'])} are the press, the hand-overs and the final "
+                "rerun until the browser shows the result"
+            )
+        if "ratio_one_thread" in custom:
+            lines.append(
+                "    against a bare fit with one torch thread, as the page's worker trains "
+                "(it leaves the other cores to the page): "
+                f"{_s(custom['bare_fit_one_thread_median_s'])}, {_x(custom['ratio_one_thread'])} "
+                "(information; the goal is held against the faster fit)"
+            )
         for run in runs:
             fits = ", ".join(
                 f"{fit['fit_s']:.2f} s with {fit['threads']} thread(s)"

@@ -386,6 +386,7 @@ def test_page_report_prints_every_figure_and_goal():
                 "finished_s": 12.0,
                 "page_says": "Trained on CPU (1 threads) in 11.5 s.",
                 "bare_fit": {"fit_s": 10.0, "runs": [{"threads": 1, "fit_s": 10.0}]},
+                "worker_time": {"worker_run_s": 10.5, "worker_wait_s": 0.75, "server_run_s": 0.5},
             }
         ],
         "server_peak_memory_bytes": {
@@ -423,6 +424,53 @@ def test_page_report_prints_every_figure_and_goal():
     assert "same content, plain Streamlit 2.40 s" in text and "1.25× the same content" in text
     assert "40 headings and texts and 12 charts" in text
     assert "fresh interpreter (AppTest, median of 1): ours 1.50 s, bare 0.90 s" in text
+    assert "the training process ran 10.50 s" in text and "waited 0.75 s for a core" in text
+    assert "the other 0.75 s are the press" in text
+    assert "against a bare fit with one torch thread, as the page's worker trains" in text
+    assert "10.00 s, 1.20× (information" in text
+
+
+def test_custom_run_time_is_split_into_the_workers_run_and_wait_and_the_rest():
+    server, worker, old, idle = 100, 200, 150, 300
+    before = {
+        (server, 1): (5.0, 1.0),
+        (worker, 2): (1.0, 0.25),
+        (idle, 3): (0.5, 0.0),
+        (old, 4): (9.0, 0.0),  # gone by the end: not counted
+    }
+    after = {
+        (server, 1): (5.5, 1.25),
+        (worker, 2): (4.0, 0.75),  # ran 3 s, waited 0.5 s
+        (idle, 3): (0.75, 0.0),
+        (old, 5): (1.0, 0.5),  # a new process with a reused pid counts from zero
+    }
+    split = pagebench.worker_time(before, after, server)
+    assert split == {"worker_run_s": 3.0, "worker_wait_s": 0.5, "server_run_s": 0.5}
+    assert (
+        pagebench.worker_time({(server, 1): (0.0, 0.0)}, {(server, 1): (1.0, 0.0)}, server) is None
+    )
+    runs = [
+        {
+            "first_feedback_s": 0.2,
+            "finished_s": 4.0,
+            "bare_fit": {"fit_s": 3.0},
+            "worker_time": split,
+        },
+        {
+            "first_feedback_s": 0.2,
+            "finished_s": 5.0,
+            "bare_fit": {"fit_s": 3.0},
+            "worker_time": None,
+        },
+    ]
+    browser = {
+        "new_browser": {"ours": _loads(3.0), "bare": _loads(2.0)},
+        "fresh_server": {"ours": _loads(3.0), "bare": _loads(2.0)},
+        "custom_runs": runs,
+    }
+    custom = pagebench.summarise(browser)["custom"]
+    assert custom["worker_run_median_s"] == 3.0 and custom["worker_wait_median_s"] == 0.5
+    assert custom["rest_median_s"] == pytest.approx(0.5)
 
 
 def test_load_report_prints_goals_next_to_the_figures():

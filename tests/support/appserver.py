@@ -233,6 +233,27 @@ def tree_cpu_by_process(pid: int) -> dict[tuple[int, int], float]:
     return found
 
 
+def schedstat_seconds(pid: int) -> tuple[float, float]:
+    """(seconds on a core, seconds runnable but waiting for one), summed over a process's
+    living threads (Linux /proc/<pid>/task/*/schedstat, in nanoseconds)."""
+    ran = waited = 0
+    for task in Path(f"/proc/{pid}/task").glob("*"):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            fields = (task / "schedstat").read_text().split()
+            ran, waited = ran + int(fields[0]), waited + int(fields[1])
+    return ran / 1e9, waited / 1e9
+
+
+def tree_schedstat(pid: int) -> dict[tuple[int, int], tuple[float, float]]:
+    """`schedstat_seconds` of a process and every living process below it, keyed as in
+    `tree_cpu_by_process`."""
+    found = {}
+    for member in descendants(pid):
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            found[(member, int(_stat_fields(member)[19]))] = schedstat_seconds(member)
+    return found
+
+
 def wait_until_idle(
     cpu_seconds: Callable[[], float],
     window: float = 0.5,
