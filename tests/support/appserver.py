@@ -225,11 +225,17 @@ def tree_cpu_by_process(pid: int) -> dict[tuple[int, int], float]:
     Keyed by (pid, start time), so that a reused pid is another process; children's
     reaped time is left out, so that summing samples taken over time counts nothing twice.
     """
+    return _per_process(pid, lambda member, fields: _cpu_seconds(fields, reaped_children=False))
+
+
+def _per_process(pid: int, read: Callable[[int, list[str]], Any]) -> dict[tuple[int, int], Any]:
+    """`read(pid, stat fields)` for a process and every living process below it, keyed by
+    (pid, start time); a process that exits while it is read is left out."""
     found = {}
     for member in descendants(pid):
         with contextlib.suppress(OSError, ValueError, IndexError):
             fields = _stat_fields(member)
-            found[(member, int(fields[19]))] = _cpu_seconds(fields, reaped_children=False)
+            found[(member, int(fields[19]))] = read(member, fields)
     return found
 
 
@@ -247,11 +253,7 @@ def schedstat_seconds(pid: int) -> tuple[float, float]:
 def tree_schedstat(pid: int) -> dict[tuple[int, int], tuple[float, float]]:
     """`schedstat_seconds` of a process and every living process below it, keyed as in
     `tree_cpu_by_process`."""
-    found = {}
-    for member in descendants(pid):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            found[(member, int(_stat_fields(member)[19]))] = schedstat_seconds(member)
-    return found
+    return _per_process(pid, lambda member, fields: schedstat_seconds(member))
 
 
 def wait_until_idle(
