@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 from safetensors.numpy import save as save_safetensors
 
+from regviz import lazy
 from regviz.config import RunConfig
 from regviz.layout import N_PARAMETERS, PARAMETER_LAYOUT
 from regviz.registry import canonical_configs
 from regviz.views import PREDICTION_GRID, RunView
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy.module("pandas")
 
 #: Columns that say which run a CSV row belongs to (the run id tells apart runs
 #: that differ only in epochs, batch size or learning rate).

@@ -18,14 +18,20 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from regviz import lazy
 from regviz.config import SEEDS, RunConfig
 from regviz.registry import SMALL_DATA, SMALL_DATA_N, Sweep
 from regviz.summary import Stats
 from regviz.views import RunView
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy.module("pandas")
 
 #: The regularisers of the small-data sweeps: L2 strength λ, dropout probability p.
 KINDS = ("l2", "p")

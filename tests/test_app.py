@@ -395,14 +395,15 @@ def test_the_reading_path_imports_neither_torch_nor_scipy_nor_sklearn():
 
 def test_a_fresh_servers_first_page_run_loads_no_heavy_module():
     """Whole first run in a new interpreter: no torch, scipy or scikit-learn; not
-    Streamlit's emoji table (0.2 s), which an emoji page icon would load; and not Altair
-    (0.25 s): the shipped first screen comes ready-made (`regviz.readymade`)."""
+    Streamlit's emoji table (0.2 s), which an emoji page icon would load; and neither
+    Altair (0.25 s) nor pandas (0.2-0.3 s): the shipped first screen comes ready-made
+    (`regviz.readymade`) as Arrow tables, Markdown and specs (`regviz.lazy`)."""
     code = (
         "import sys; from streamlit.testing.v1 import AppTest; "
         "at = AppTest.from_file('streamlit_app.py', default_timeout=120); at.run(); "
         "assert not at.exception, at.exception; "
-        "print(sorted(m for m in ('torch', 'scipy', 'sklearn', 'streamlit.emojis', 'altair') "
-        "if m in sys.modules))"
+        "heavy = ('torch', 'scipy', 'sklearn', 'streamlit.emojis', 'altair', 'pandas'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True

@@ -10,8 +10,10 @@ bytes, texts by their body (the page benchmark's `same_content.capture`).
 from __future__ import annotations
 
 import contextlib
+import importlib
 import json
 import math
+import pkgutil
 import shutil
 import zipfile
 from pathlib import Path
@@ -23,19 +25,14 @@ import pyarrow as pa
 import pytest
 import streamlit as st
 
+import regviz.ui
 from benchmarks import same_content
 from regviz import readymade, store
-from regviz.ui import (  # noqa: F401
-    baseline,
-    dataset,
-    densities,
-    dropout,
-    learned,
-    ready,
-    resources,
-    small_data,
-    sweeps,
-)
+from regviz.ui import densities, ready, resources
+
+# Every section module, so that every ready-made builder is registered in ready.BUILDERS.
+for _module in pkgutil.iter_modules(regviz.ui.__path__):
+    importlib.import_module(f"regviz.ui.{_module.name}")
 
 ROOT = Path(__file__).resolve().parent.parent
 APP = ROOT / "streamlit_app.py"

@@ -14,13 +14,15 @@ if TYPE_CHECKING:
     import pandas as pd
 
 
-def arrow_table(frame: pd.DataFrame) -> pa.Table:
-    """A DataFrame as the Arrow table Streamlit sends to the browser as binary."""
+def arrow_table(frame: pd.DataFrame | pa.Table) -> pa.Table:
+    """A table as the Arrow table Streamlit sends to the browser as binary."""
+    if isinstance(frame, pa.Table):
+        return frame
     return pa.Table.from_pandas(frame, preserve_index=False)
 
 
 def with_datasets(
-    spec: dict[str, Any], tables: dict[str, pd.DataFrame], title: str | None = None
+    spec: dict[str, Any], tables: dict[str, pd.DataFrame | pa.Table], title: str | None = None
 ) -> dict[str, Any]:
     """A copy of a `to_spec` dict with the named datasets (the focus layers) filled in.
 

@@ -6,11 +6,16 @@ Long-form pandas frames in the shapes `regviz.charts` takes; numpy and pandas on
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from regviz import density
+from regviz import density, lazy
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy.module("pandas")
 
 #: At most this many points per loss curve.
 MAX_POINTS = 200

@@ -10,13 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from regviz import density
+from regviz import density, lazy
 from regviz.ui import tables
 from regviz.views import RunView
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy.module("pandas")
 
 #: Densities below this are drawn at it on a log y axis (a log axis has no zero).
 DENSITY_FLOOR = 1e-3

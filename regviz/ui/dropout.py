@@ -124,8 +124,14 @@ def _band(directory: str, focus: float):
 
 
 @ready.cached
-def _coverage(directory: str):
-    return mc_coverage_table(resources.pretrained(directory))
+def _coverage(directory: str) -> str:
+    """The coverage table as the page shows it (Markdown; empty without dropout runs)."""
+    table = mc_coverage_table(resources.pretrained(directory))
+    if not len(table):
+        return ""
+    shown = [name for name in COVERAGE_SHOWN if name in table.columns]
+    formats = {name: ".3g" for name in shown if name not in ("p", "note")} | {"p": "g"}
+    return show.markdown_table(table[shown], formats)
 
 
 def _uncertainty(directory: str, focus: float) -> None:
@@ -149,13 +155,9 @@ def _uncertainty(directory: str, focus: float) -> None:
             show.missing(f"The band for p = {focus:g}")
         else:
             show.chart(figure)
-    table = _coverage(directory)
-    if len(table):
-        shown = [name for name in COVERAGE_SHOWN if name in table.columns]
-        show.static_table(
-            table[shown],
-            {name: ".3g" for name in shown if name not in ("p", "note")} | {"p": "g"},
-        )
+    coverage = _coverage(directory)
+    if coverage:
+        st.markdown(coverage)
     st.markdown(_honesty(directory))
     st.markdown(
         "**What the band is not.** It measures how much the prediction moves when random "

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from regviz import lazy
 from regviz.config import SEEDS, RunConfig
 from regviz.registry import SWEEPS
 from regviz.summary import Stats, metric_stats
@@ -21,6 +22,11 @@ from regviz.verdict import climb_start
 from regviz.verdict.runs import clearly_worse
 from regviz.verdict.thresholds import PAIRED_MARGIN
 from regviz.views import RunView
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy.module("pandas")
 
 #: The validation number the prose quotes: the mean of the last 10 of 100 epochs.
 FINAL = "final_val_mse"

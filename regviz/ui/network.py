@@ -9,7 +9,13 @@ import streamlit as st
 from regviz.config import DEFAULT_BATCH_SIZE, DEFAULT_EPOCHS, DEFAULT_LR
 from regviz.data import N_TRAIN
 from regviz.layout import N_PARAMETERS
-from regviz.ui import resources, show, tables
+from regviz.ui import ready, resources, show, tables
+
+
+@ready.cached
+def _architecture(directory: str) -> str:
+    """The layer table as Markdown: what the page draws, without pandas on a first run."""
+    return show.markdown_table(tables.architecture_table())
 
 
 def draw(directory: str) -> None:
@@ -23,7 +29,7 @@ def draw(directory: str) -> None:
         "network can only predict values ≥ 0 (the data are lifted above zero for that reason). "
         "When dropout is on, it acts after each hidden activation."
     )
-    show.static_table(tables.architecture_table())
+    st.markdown(_architecture(directory))
     check = f" (the stored initial weights hold {stored.pop():,} values each)" if stored else ""
     steps = math.ceil(N_TRAIN / DEFAULT_BATCH_SIZE)
     st.markdown(

@@ -7,14 +7,20 @@ share of the weights per λ shows how much of L2's spike Adam's rescaling makes.
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
+
 import streamlit as st
 
-from regviz import charts
+from regviz import charts, lazy
 from regviz.analysis import NEAR_ZERO
 from regviz.registry import SGD_LR, SGD_MOMENTUM, SWEEPS
 from regviz.summary import metric_stats
 from regviz.ui import findings, overtime, pair, resources, settings, show, sweeps
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy.module("pandas")
 
 SERIES = {"l2": "Adam", "sgd": f"SGD (lr {SGD_LR:g}, momentum {SGD_MOMENTUM:g})"}
 

@@ -7,15 +7,21 @@ Beside it, ‖W_l‖_F of each layer against epoch for every setting of the swee
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pandas as pd
 import streamlit as st
 
-from regviz import charts
+from regviz import charts, lazy
 from regviz.layout import PARAMETER_LAYOUT
 from regviz.registry import SWEEPS
 from regviz.ui import densities, resources, settings, show, sweeps
 from regviz.views import RunView
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy.module("pandas")
 
 #: Columns of `RunView.norms` for each layer's weights and biases.
 WEIGHT_COLUMNS = {

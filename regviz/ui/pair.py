@@ -8,14 +8,20 @@ trained run, fetched from the training service's cache.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import streamlit as st
 
+from regviz import lazy
 from regviz.config import RunConfig
 from regviz.ui import densities, findings, resources, settings, show, sweeps
 from regviz.urlstate import CUSTOM
 from regviz.views import RunView
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy.module("pandas")
 
 CUSTOM_CONFIG = "custom_config"
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import numpy as np
-import pandas as pd
 import streamlit as st
 
 from regviz import charts, smalldata
@@ -35,7 +34,7 @@ def draw(directory: str) -> None:
     why, budget, findings = _prose(directory)
     st.markdown(why)
     st.markdown(budget)
-    if _table(directory).empty:
+    if not _stored(directory):
         show.missing("The small-data sweeps")
         return
     st.markdown(findings)
@@ -46,7 +45,7 @@ def draw(directory: str) -> None:
         "unregularised run of the same seed, which shares its initialisation, minibatch "
         "order and training points."
     )
-    _best_table(directory)
+    st.markdown(_best_table(directory))
     _explore(directory)
 
 
@@ -214,9 +213,10 @@ def _cost(runs: Mapping[str, RunView], kind: str) -> str:
 
 
 @ready.cached
-def _table(directory: str) -> pd.DataFrame:
+def _stored(directory: str) -> bool:
+    """Whether any small-data setting has a stored run."""
     runs = resources.pretrained(directory).runs
-    return pd.concat([smalldata.settings_table(runs, kind) for kind in smalldata.KINDS])
+    return any(not smalldata.settings_table(runs, kind).empty for kind in smalldata.KINDS)
 
 
 @ready.cached
@@ -264,18 +264,12 @@ def _heatmap(directory: str, kind: str) -> dict:
 # -- what the reader sees -----------------------------------------------------------------------
 
 
-def _best_table(directory: str) -> None:
+@ready.cached
+def _best_table(directory: str) -> str:
+    """The best λ and p per n as the page shows it (Markdown)."""
     best = [b for kind in smalldata.KINDS for b in _best(directory, kind)]
-    table = smalldata.best_table(best)
-    show.static_table(
-        table,
-        {
-            "n": ",",
-            "validation MSE": ".3f",
-            "without regularisation": ".3f",
-            "improvement": "+.1%",
-        },
-    )
+    formats = {"validation MSE": ".3f", "without regularisation": ".3f", "improvement": "+.1%"}
+    return show.markdown_table(smalldata.best_table(best), {"n": ",", **formats})
 
 
 @st.fragment

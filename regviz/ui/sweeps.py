@@ -138,9 +138,9 @@ def sweep_charts(
     }
     focus = {
         label: {
-            "loss": loss_focus[label],
-            "prediction": pred_focus[label],
-            "density": dens_focus[label],
+            "loss": _arrow(loss_focus[label]),
+            "prediction": _arrow(pred_focus[label]),
+            "density": _arrow(dens_focus[label]),
         }
         for label in order
     }
@@ -153,6 +153,11 @@ def sweep_charts(
         width,
         peaks,
     )
+
+
+def _arrow(tables_by_name: dict) -> dict:
+    """Named focus tables as Arrow: a ready-made first screen then needs no pandas."""
+    return {name: charts.arrow_table(table) for name, table in tables_by_name.items()}
 
 
 def focused(figures: SweepCharts, label: str) -> tuple[dict, dict, dict]:

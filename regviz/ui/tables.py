@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
+from regviz import lazy
 from regviz.data import NOISE_STD
 from regviz.layout import HIDDEN, LEAKY_SLOPE, N_HIDDEN_LAYERS, PARAMETER_LAYOUT
 from regviz.summary import curve_stats
 from regviz.views import PREDICTION_GRID, SNAPSHOT_GRID, RunView
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy.module("pandas")
 
 #: At most this many points per curve (the 401-point prediction grid halves to 201).
 MAX_CURVE_POINTS = 201

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pandas as pd
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from regviz import lazy
 from regviz.config import CANONICAL_DROPOUT, RunConfig
 from regviz.data import NOISE_STD
 from regviz.store import Pretrained
 from regviz.summary import by_setting, metric_stats
 from regviz.views import PREDICTION_GRID, RunView
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy.module("pandas")
 
 #: Column name → (metric, scale) for the columns that are plain means over seeds.
 _MEANS = {

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING
 
-import pandas as pd
-
+from regviz import lazy
 from regviz.store import Pretrained
 from regviz.verdict import dropout, l2, ours
 from regviz.verdict.claims import CLAIMS, JUDGED
@@ -19,6 +19,11 @@ from regviz.verdict.grading import (
     not_measured,
 )
 from regviz.verdict.runs import Missing, Runs
+
+if TYPE_CHECKING:
+    import pandas as pd
+else:
+    pd = lazy.module("pandas")
 
 _JUDGES: dict[str, Callable[[Runs], Verdict]] = {
     "turning_point": l2.turning_point,
