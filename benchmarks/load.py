@@ -499,7 +499,10 @@ class Plan:
     max_switches: int = 40
     #: Seconds a slider reader looks at the charts before the next move (uniform in this range).
     think: tuple[float, float] = (1.5, 4.0)
-    leaver_epochs: int = 100
+    #: Long enough that a poll sees the leaver's run mid-way: the page shows no progress
+    #: for a run that ends within one poll (1 s), and 100 epochs at p = 0 take about 1.6 s
+    #: on a 2-core AMD host, so a leaver of that length sometimes never saw its run start.
+    leaver_epochs: int = 200
     #: Seconds before the first training is submitted: slider moves on a quiet server first,
     #: for comparison.
     trainer_delay: float = 10.0
