@@ -32,7 +32,10 @@ For our page alone:
   containing "Trained on" appears, against a bare `regviz.fit` of the same config
   timed in a fresh subprocess in the same run; and where that time went: the training
   process's seconds on a core and waiting for one (the kernel's per-thread schedstat),
-  and the rest (the press, the hand-overs, the final rerun and the browser);
+  and the rest (the press, the hand-overs, the final rerun and the browser); then the
+  same custom run (other seeds) driven by a websocket client that polls as the front end
+  does (`benchmarks.streamlit_client`), with no browser on the machine's cores: how much
+  of the gap is the reader's browser sharing the two cores with the training;
 * the server's **peak memory**, and that of any process it started.
 
 Widgets are found by role and a tolerant label match, so the benchmark follows the
@@ -42,6 +45,7 @@ page as it is reworded.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import gzip
 import importlib.util
@@ -55,11 +59,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from benchmarks import report as shared
-from benchmarks import same_content
+from benchmarks import same_content, streamlit_client
 from regviz.config import CANONICAL_L2
 from tests.support import appserver
 
@@ -503,6 +508,42 @@ def custom_training(
     }
 
 
+#: Seeds of the custom runs without a browser: others than the browser's, whose results
+#: the server has cached.
+NO_BROWSER_SEEDS = 100
+
+
+def custom_without_browser(
+    server: appserver.AppServer, values: dict[str, str], timeout: float = 600
+) -> dict[str, Any]:
+    """Train `values` through a websocket client instead of a browser: seconds from the
+    submit until the page's answer that the run is done arrives.
+
+    The client reruns the live view every second as the front end does, so the server
+    and the worker do what they do for a reader, but nothing draws: the difference to
+    `custom_training` is the browser's share of the machine.
+    """
+
+    async def drive() -> streamlit_client.Training:
+        reader = streamlit_client.Reader(server.url, "no browser")
+        await reader.open()
+        try:
+            await reader.rerun(timeout=timeout)
+            return await streamlit_client.drive_training(reader, values, timeout)
+        finally:
+            await reader.close()
+
+    # Its own thread and event loop: Playwright's sync API holds this thread's loop.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        training = pool.submit(asyncio.run, drive()).result()
+    if training.ended is None or training.errors or training.busy or not training.trained:
+        raise RuntimeError(
+            f"custom run {values} without a browser did not train to its end: "
+            f"{training.errors or 'the server was busy' if training.busy else 'no result'}"
+        )
+    return {**values, "finished_s": training.ended - training.submitted}
+
+
 def worker_time(
     before: dict[tuple[int, int], tuple[float, float]],
     after: dict[tuple[int, int], tuple[float, float]],
@@ -650,6 +691,13 @@ def measure_browser(
                     page.context.close()
                     _idle(ours, bare)
                     custom.append({**run, "bare_fit": bare_fit(values)})
+                no_browser = []
+                for seed in range(NO_BROWSER_SEEDS, NO_BROWSER_SEEDS + custom_runs):
+                    values = {**CUSTOM, "seed": str(seed)}
+                    _idle(ours, bare)
+                    run = custom_without_browser(ours, values)
+                    _idle(ours, bare)
+                    no_browser.append({**run, "bare_fit": bare_fit(values)})
             memory = ours.peak_memory()
         fresh = {"ours": [], "bare": [], "same": []}
         first_runs = {"ours": [], "bare": [], "same": []}
@@ -678,6 +726,7 @@ def measure_browser(
         "framework_gzip_bytes": framework_gzip_bytes(framework),
         "browser_reruns": rerun_samples,
         "custom_runs": custom,
+        "custom_runs_no_browser": no_browser,
         "server_peak_memory_bytes": memory,
     }
 
@@ -744,6 +793,15 @@ def summarise(browser: dict[str, Any]) -> dict[str, Any]:
                     for run in split
                 ]
             ),
+        }
+    headless = browser.get("custom_runs_no_browser") or []
+    if headless:
+        finished_nb = shared.median([run["finished_s"] for run in headless])
+        fit_nb = shared.median([run["bare_fit"]["fit_s"] for run in headless])
+        summary["custom"] |= {
+            "no_browser_finished_median_s": finished_nb,
+            "no_browser_bare_fit_median_s": fit_nb,
+            "ratio_no_browser": _ratio(finished_nb, fit_nb),
         }
     app_bytes = [sample["app_bytes"] for sample in browser["new_browser"]["ours"]]
     summary["page_mb"] = (shared.median(app_bytes) or 0) / MB
@@ -978,6 +1036,15 @@ def format_report(report: dict[str, Any]) -> str:
                 "(it leaves the other cores to the page): "
                 f"{_s(custom['bare_fit_one_thread_median_s'])}, {_x(custom['ratio_one_thread'])} "
                 "(information; the goal is held against the faster fit)"
+            )
+        if "ratio_no_browser" in custom:
+            seeds = ", ".join(run["seed"] for run in report["custom_runs_no_browser"])
+            lines.append(
+                "    the same without a browser on these cores (a websocket client that reruns "
+                f"the live view as the page does; seeds {seeds}): "
+                f"{_s(custom['no_browser_finished_median_s'])} against a bare fit "
+                f"{_s(custom['no_browser_bare_fit_median_s'])}: {_x(custom['ratio_no_browser'])} "
+                "(information: the browser's share of the gap)"
             )
         for run in runs:
             fits = ", ".join(

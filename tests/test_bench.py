@@ -156,7 +156,9 @@ def _imports(path: Path) -> set[str]:
     return found
 
 
-def test_the_benchmarks_share_only_the_report_module_and_import_no_other_benchmark():
+def test_the_benchmarks_share_only_helper_modules_and_import_no_other_benchmark():
+    """report (machine facts, JSON, verdicts) and streamlit_client (the websocket reader)
+    are shared; a benchmark never imports another one."""
     for name in ("trainer", "page", "load"):
         others = {f"benchmarks.{other}" for other in ("trainer", "page", "load") if other != name}
         imports = _imports(ROOT / "benchmarks" / f"{name}.py")
@@ -389,6 +391,10 @@ def test_page_report_prints_every_figure_and_goal():
                 "worker_time": {"worker_run_s": 10.5, "worker_wait_s": 0.75, "server_run_s": 0.5},
             }
         ],
+        "custom_runs_no_browser": [
+            {"seed": "100", "finished_s": 11.0, "bare_fit": {"fit_s": 10.0}},
+            {"seed": "101", "finished_s": 11.4, "bare_fit": {"fit_s": 9.5}},
+        ],
         "server_peak_memory_bytes": {
             "server_hwm": 250_000_000,
             "children_sampled_peak": 600_000_000,
@@ -428,6 +434,11 @@ def test_page_report_prints_every_figure_and_goal():
     assert "the other 0.75 s are the press" in text
     assert "against a bare fit with one torch thread, as the page's worker trains" in text
     assert "10.00 s, 1.20× (information" in text
+    assert (
+        "the same without a browser on these cores (a websocket client that reruns the live "
+        "view as the page does; seeds 100, 101): 11.20 s against a bare fit 9.75 s: 1.15×"
+    ) in text
+    assert summary["custom"]["ratio_no_browser"] == pytest.approx(11.2 / 9.75)
 
 
 def test_custom_run_time_is_split_into_the_workers_run_and_wait_and_the_rest():

@@ -132,6 +132,15 @@ def test_a_custom_run_answers_as_the_page_benchmark_expects(browser, server):
         page.context.close()
 
 
+@pytest.mark.slow
+def test_a_custom_run_without_a_browser_is_driven_to_its_result(server):
+    """The page benchmark's browserless custom run: the websocket client presses Train,
+    reruns the live view as the front end does and sees the finished run."""
+    values = {"l2": "0.0031", "dropout": "0.15", "epochs": "3", "seed": "7"}
+    run = pagebench.custom_without_browser(server, values, timeout=300)
+    assert run["seed"] == "7" and 0 < run["finished_s"] < 300
+
+
 @pytest.mark.browser
 @pytest.mark.slow
 def test_garbled_url_parameter_gives_a_warning_not_a_traceback(browser, server):

@@ -15,6 +15,7 @@ import os
 import pytest
 
 from benchmarks import load as loadtest
+from benchmarks import streamlit_client as client
 from tests.support import appserver
 
 MAX_TRAININGS = 2
@@ -45,9 +46,9 @@ def test_max_overlap_counts_trainings_that_share_a_moment() -> None:
     assert loadtest.max_overlap([(0, 1), (0.5, 2), (3, 4)]) == 2
 
 
-def _training(config: dict, *epoch_times: float) -> loadtest.Training:
-    training = loadtest.Training("r", config, submitted=0.0)
-    run = loadtest.Run(started=0.0)
+def _training(config: dict, *epoch_times: float) -> client.Training:
+    training = client.Training("r", config, submitted=0.0)
+    run = client.Run(started=0.0)
     run.progress = [(t, f"epoch {i + 1:,} of 1,000") for i, t in enumerate(epoch_times)]
     training.runs.append(run)
     return training
@@ -73,7 +74,7 @@ class FakeSocket:
         self.replies, self.sent, self.queue = list(replies), [], []
 
     async def send(self, raw: bytes) -> None:
-        back, _, _ = loadtest._proto()
+        back, _, _ = client._proto()
         message = back()
         message.ParseFromString(raw)
         self.sent.append(message)
@@ -84,7 +85,7 @@ class FakeSocket:
 
 
 def _forward(**fields):
-    _, forward, _ = loadtest._proto()
+    _, forward, _ = client._proto()
     message = forward()
     for path, value in fields.items():
         target = message
@@ -134,8 +135,8 @@ def _epoch(number: int, of: int = 3):
     return _element("progress", "F", text=f"epoch {number} of {of}")
 
 
-def _reader(replies: list[list]) -> tuple[loadtest.Reader, FakeSocket]:
-    reader = loadtest.Reader("http://127.0.0.1:1", "fake")
+def _reader(replies: list[list]) -> tuple[client.Reader, FakeSocket]:
+    reader = client.Reader("http://127.0.0.1:1", "fake")
     reader.socket = FakeSocket(replies)
     asyncio.run(reader.rerun())
     return reader, reader.socket
@@ -158,7 +159,7 @@ def test_a_training_that_the_page_polls_with_run_every_is_followed_to_its_end() 
         ]
     )
     setting = {"l2": "0.003", "dropout": "0.1", "epochs": "3"}
-    training = asyncio.run(loadtest.drive_training(reader, setting, timeout=30))
+    training = asyncio.run(client.drive_training(reader, setting, timeout=30))
     press, *polls = socket.sent[1:]
     assert press.rerun_script.fragment_id == "F" and not press.rerun_script.is_auto_rerun
     states = {w.id: w for w in press.rerun_script.widget_states.widgets}
@@ -182,7 +183,7 @@ def test_a_training_inside_the_submitting_run_needs_no_polling() -> None:
                 _new_session(["F"]),
                 _epoch(1),
                 _epoch(3),
-                _finished(loadtest.FINISHED_EARLY_FOR_RERUN),
+                _finished(client.FINISHED_EARLY_FOR_RERUN),
                 _new_session(),
                 _element("markdown", body="Trained on **CPU** in 1.0 s."),
                 _finished(0),
@@ -190,7 +191,7 @@ def test_a_training_inside_the_submitting_run_needs_no_polling() -> None:
         ]
     )
     training = asyncio.run(
-        loadtest.drive_training(reader, {"l2": "0.003", "epochs": "3"}, timeout=30)
+        client.drive_training(reader, {"l2": "0.003", "epochs": "3"}, timeout=30)
     )
     assert len(socket.sent) == 2 and len(training.runs) == 1
     assert training.runs[0].server_reruns == 1
@@ -211,7 +212,7 @@ def test_a_form_behind_a_pill_is_opened_before_the_press() -> None:
         _finished(3),
     ]
     reader, socket = _reader([closed, opened, done])
-    training = asyncio.run(loadtest.drive_training(reader, {"l2": "0.003"}, timeout=30))
+    training = asyncio.run(client.drive_training(reader, {"l2": "0.003"}, timeout=30))
     opening = socket.sent[1].rerun_script
     assert not opening.fragment_id
     states = {w.id: w for w in opening.widget_states.widgets}
@@ -242,7 +243,7 @@ def test_the_client_keeps_auto_rerun_timers_as_the_front_end_does() -> None:
 def test_a_refused_training_is_over_and_counted_as_busy() -> None:
     busy = _element("alert", "F", body="The server is busy training for other readers.", format=2)
     reader, _ = _reader([_form_page(), [_new_session(["F"]), busy, _finished(3)]])
-    training = asyncio.run(loadtest.drive_training(reader, {"l2": "0.003"}, timeout=30))
+    training = asyncio.run(client.drive_training(reader, {"l2": "0.003"}, timeout=30))
     assert training.busy and training.done() and not training.full_result()
 
 
