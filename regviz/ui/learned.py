@@ -73,10 +73,9 @@ def draw(directory: str) -> None:
             f"Each claim the article makes (and {verdicts.ours} of our own), next to what our "
             f"runs show: **{verdicts.count}**. Every claim is read at the settings the article "
             "names and judged by one or more numbers against a threshold; it *holds* when every "
-            "number passes, "
-            "holds *partly* when some do, and *does not hold* when none does, the same rule "
-            "for L2 and dropout. *Margin* says how many passed and how far the nearest one "
-            f"lies from its threshold; *flips at ±{shift}* whether moving the thresholds by "
+            "number passes, holds *partly* when some do, and *does not hold* when none does, the "
+            "same rule for L2 and dropout. *Margin* says how many passed and how far the nearest "
+            f"one lies from its threshold; *flips at ±{shift}* whether moving the thresholds by "
             f"{shift} would change the verdict. Computed from the stored runs when the page "
             "loads; the thresholds and the reasons for them are in regviz/verdict/thresholds.py."
         )

@@ -60,7 +60,12 @@ def lazy_tabs(labels: list[str], key: str) -> list:
 
 
 def markdown_table(table, formats: dict[str, str] | None = None) -> str:
-    """A table as GitHub-flavoured Markdown, numbers formatted per column (`formats`)."""
+    """A table as GitHub-flavoured Markdown, numbers formatted per column (`formats`).
+
+    The page draws its small tables this way: `st.table` and `st.dataframe` load a table
+    renderer (with Arrow cell formatting: about 0.85 MB of JavaScript) into the reader's
+    browser, while Markdown is rendered by code the page loads anyway.
+    """
     formats = formats or {}
 
     def cell(column: str, value: object) -> str:
@@ -76,13 +81,3 @@ def markdown_table(table, formats: dict[str, str] | None = None) -> str:
         for _, row in table.iterrows()
     ]
     return "\n".join([header, rule, *rows])
-
-
-def static_table(table, formats: dict[str, str] | None = None) -> None:
-    """A small table drawn as Markdown, numbers formatted per column.
-
-    `st.table` and `st.dataframe` load a table renderer (with Arrow cell formatting:
-    about 0.85 MB of JavaScript) into the reader's browser; Markdown is rendered by
-    code the page loads anyway, so the first screen loads faster without them.
-    """
-    st.markdown(markdown_table(table, formats))
