@@ -537,10 +537,11 @@ def custom_without_browser(
     with ThreadPoolExecutor(max_workers=1) as pool:
         training = pool.submit(asyncio.run, drive()).result()
     if training.ended is None or training.errors or training.busy or not training.trained:
-        raise RuntimeError(
-            f"custom run {values} without a browser did not train to its end: "
-            f"{training.errors or 'the server was busy' if training.busy else 'no result'}"
-        )
+        if training.errors:
+            why = "; ".join(training.errors)
+        else:
+            why = "the server was busy" if training.busy else "no result"
+        raise RuntimeError(f"custom run {values} without a browser did not train to its end: {why}")
     return {**values, "finished_s": training.ended - training.submitted}
 
 
@@ -739,6 +740,13 @@ def _ratio(ours: float | None, bare: float | None) -> float | None:
     return None if ours is None or not bare else ours / bare
 
 
+def _against_bare_fit(runs: list[dict]) -> tuple[float | None, float | None, float | None]:
+    """(median finish, median bare fit, their ratio) of some custom runs."""
+    finished = shared.median([run["finished_s"] for run in runs])
+    fit = shared.median([run["bare_fit"]["fit_s"] for run in runs])
+    return finished, fit, _ratio(finished, fit)
+
+
 def summarise(browser: dict[str, Any]) -> dict[str, Any]:
     """Medians, ratios and the goals' verdicts from the raw samples."""
     summary: dict[str, Any] = {}
@@ -760,13 +768,12 @@ def summarise(browser: dict[str, Any]) -> dict[str, Any]:
         }
     custom = browser["custom_runs"]
     feedback = [run["first_feedback_s"] for run in custom if run["first_feedback_s"] is not None]
-    finished = shared.median([run["finished_s"] for run in custom])
-    fit = shared.median([run["bare_fit"]["fit_s"] for run in custom])
+    finished, fit, ratio = _against_bare_fit(custom)
     summary["custom"] = {
         "first_feedback_median_s": shared.median(feedback),
         "finished_median_s": finished,
         "bare_fit_median_s": fit,
-        "ratio": _ratio(finished, fit),
+        "ratio": ratio,
     }
     one_thread = [
         min(each["fit_s"] for each in run["bare_fit"]["runs"] if each["threads"] == 1)
@@ -796,12 +803,11 @@ def summarise(browser: dict[str, Any]) -> dict[str, Any]:
         }
     headless = browser.get("custom_runs_no_browser") or []
     if headless:
-        finished_nb = shared.median([run["finished_s"] for run in headless])
-        fit_nb = shared.median([run["bare_fit"]["fit_s"] for run in headless])
+        finished_nb, fit_nb, ratio_nb = _against_bare_fit(headless)
         summary["custom"] |= {
             "no_browser_finished_median_s": finished_nb,
             "no_browser_bare_fit_median_s": fit_nb,
-            "ratio_no_browser": _ratio(finished_nb, fit_nb),
+            "ratio_no_browser": ratio_nb,
         }
     app_bytes = [sample["app_bytes"] for sample in browser["new_browser"]["ours"]]
     summary["page_mb"] = (shared.median(app_bytes) or 0) / MB
